@@ -1,0 +1,3 @@
+module github.com/shiftflow/shiftflow
+
+go 1.26
