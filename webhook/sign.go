@@ -58,6 +58,10 @@ func (s *Signer) Sign(id string, ts time.Time, body []byte) (string, error) {
 		return "", err
 	}
 	unix := ts.Unix()
+	if unix < 0 {
+		// Receivers accept only unsigned unix seconds.
+		return "", fmt.Errorf("webhook: timestamp %s is before 1970", ts.UTC().Format(time.RFC3339))
+	}
 	var b strings.Builder
 	b.Grow(len(s.keys) * (len(signatureVersion) + 1 + base64.StdEncoding.EncodedLen(sha256.Size) + 1))
 	var sum [sha256.Size]byte

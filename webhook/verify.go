@@ -37,7 +37,7 @@ type Verifier struct {
 type Option func(*Verifier)
 
 // WithTolerance sets the accepted clock difference (default DefaultTolerance).
-// It must be positive.
+// Timestamps have whole-second resolution, so it must be at least a second.
 func WithTolerance(d time.Duration) Option {
 	return func(v *Verifier) { v.tolerance = d }
 }
@@ -58,8 +58,8 @@ func NewVerifier(secret string, opts ...Option) (*Verifier, error) {
 	for _, opt := range opts {
 		opt(v)
 	}
-	if v.tolerance <= 0 {
-		return nil, fmt.Errorf("webhook: tolerance must be positive, got %s", v.tolerance)
+	if v.tolerance < time.Second {
+		return nil, fmt.Errorf("webhook: tolerance must be at least 1s, got %s", v.tolerance)
 	}
 	if v.now == nil {
 		return nil, errors.New("webhook: clock must not be nil")

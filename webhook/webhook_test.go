@@ -327,6 +327,9 @@ func TestSignRejects(t *testing.T) {
 		{"newline in id", []string{vectorSecret}, "evt\n1", ErrInvalidID, "byte 3"},
 		{"space in id", []string{vectorSecret}, "evt 1", ErrInvalidID, "byte 3"},
 	}
+	if _, err := Sign([]string{vectorSecret}, "evt_1", time.Unix(-1, 0), nil); err == nil || !strings.Contains(err.Error(), "before 1970") {
+		t.Errorf("Sign before 1970 = %v, want an error", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Sign(tt.secrets, tt.id, vectorTime, nil)
@@ -343,6 +346,9 @@ func TestNewVerifierRejectsBadOptions(t *testing.T) {
 	}
 	if _, err := NewVerifier(vectorSecret, WithTolerance(-time.Second)); err == nil {
 		t.Error("negative tolerance accepted")
+	}
+	if _, err := NewVerifier(vectorSecret, WithTolerance(999*time.Millisecond)); err == nil {
+		t.Error("sub-second tolerance accepted")
 	}
 	if _, err := NewVerifier(vectorSecret, WithClock(nil)); err == nil {
 		t.Error("nil clock accepted")

@@ -3,7 +3,6 @@ package netguard
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -21,8 +20,8 @@ type Resolver interface {
 }
 
 // Policy decides which destinations webhook deliveries may reach. The zero
-// value is not usable; build one with New. A Policy is immutable and safe for
-// concurrent use.
+// value refuses every special-purpose address and allows nothing extra; build
+// one with New. A Policy is immutable and safe for concurrent use.
 type Policy struct {
 	allow     []netip.Prefix
 	httpsOnly bool
@@ -56,12 +55,9 @@ func WithResolver(r Resolver) Option {
 // New builds a Policy: by default every special-purpose address is refused,
 // both http and https are allowed, and DNS goes through net.DefaultResolver.
 func New(opts ...Option) *Policy {
-	p := &Policy{resolver: net.DefaultResolver}
+	p := &Policy{}
 	for _, opt := range opts {
 		opt(p)
-	}
-	if p.resolver == nil {
-		p.resolver = net.DefaultResolver
 	}
 	return p
 }

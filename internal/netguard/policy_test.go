@@ -242,3 +242,13 @@ func TestBlockedErrorMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroPolicyIsUsable(t *testing.T) {
+	var p Policy
+	if err := p.CheckIP(netip.MustParseAddr("127.0.0.1")); err == nil {
+		t.Fatal("zero Policy allowed loopback")
+	}
+	if err := p.CheckURL(t.Context(), "http://[::1]/"); err == nil {
+		t.Fatal("zero Policy allowed [::1]")
+	}
+}

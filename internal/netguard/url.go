@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -112,7 +113,11 @@ func (p *Policy) addrsOf(ctx context.Context, host string) ([]netip.Addr, error)
 	}
 	// DNS names are case-insensitive; the trailing dot is kept (it marks the
 	// name as rooted, so no search domain is appended).
-	addrs, err := p.resolver.LookupNetIP(ctx, "ip", strings.ToLower(host))
+	resolver := p.resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
+	}
+	addrs, err := resolver.LookupNetIP(ctx, "ip", strings.ToLower(host))
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
