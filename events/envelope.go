@@ -1,0 +1,102 @@
+// Package events is shiftflow's messaging layer on NATS JetStream: the
+// CloudEvents envelope, subjects, stream and consumer specs, the command
+// publisher, the outbox relay and dead-letter capture.
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SpecVersion is the CloudEvents version of every envelope.
+const SpecVersion = "1.0"
+
+// Envelope is a CloudEvents 1.0 JSON event (structured mode) plus the
+// extension attribute `orgid`. Commands use the same envelope.
+type Envelope struct {
+	SpecVersion     string          `json:"specversion"`
+	ID              string          `json:"id"`
+	Source          string          `json:"source"`
+	Type            string          `json:"type"`
+	Subject         string          `json:"subject,omitempty"`
+	Time            time.Time       `json:"time"`
+	DataContentType string          `json:"datacontenttype,omitempty"`
+	OrgID           string          `json:"orgid"`
+	Actor           string          `json:"actor,omitempty"`
+	Data            json.RawMessage `json:"data,omitempty"`
+}
+
+// typePattern: domain.entity.verb, lowercase, so every type maps to three subject tokens.
+var typePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$`)
+
+// orgPattern matches orgs.id; it must be a single NATS subject token.
+var orgPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// New builds an envelope with a fresh id and the current time.
+func New(orgID, source, typ, subject string, data any) (Envelope, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("event %s data: %w", typ, err)
+	}
+	e := Envelope{
+		SpecVersion: SpecVersion, ID: uuid.NewString(), Source: source, Type: typ, Subject: subject,
+		Time: time.Now().UTC().Truncate(time.Microsecond), DataContentType: "application/json", OrgID: orgID, Data: raw,
+	}
+	return e, e.Validate()
+}
+
+// Validate checks the attributes CloudEvents requires and shiftflow relies on.
+func (e Envelope) Validate() error {
+	var errs []error
+	if e.SpecVersion != SpecVersion {
+		errs = append(errs, fmt.Errorf("specversion must be %q", SpecVersion))
+	}
+	if e.ID == "" {
+		errs = append(errs, errors.New("id is required"))
+	}
+	if e.Source == "" {
+		errs = append(errs, errors.New("source is required"))
+	}
+	if !typePattern.MatchString(e.Type) {
+		errs = append(errs, fmt.Errorf("type %q must look like domain.entity.verb", e.Type))
+	}
+	if !orgPattern.MatchString(e.OrgID) {
+		errs = append(errs, fmt.Errorf("orgid %q is not a valid org id", e.OrgID))
+	}
+	if e.Time.IsZero() {
+		errs = append(errs, errors.New("time is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Decode parses and validates an envelope.
+func Decode(b []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("envelope: %w", err)
+	}
+	return e, e.Validate()
+}
+
+// EventSubject is the NATS subject of a domain event: evt.<type>.<org>, so
+// subscribers filter by type (evt.approval.>) or by org (evt.*.*.*.acme).
+func EventSubject(typ, orgID string) string { return "evt." + typ + "." + orgID }
+
+// CommandSubject is the NATS subject of a command: cmd.<type>.<org>; the
+// type's first token names the worker pool (cmd.approval.>, cmd.schedule.>).
+func CommandSubject(typ, orgID string) string { return "cmd." + typ + "." + orgID }
+
+// TypeFromSubject recovers the type from an evt./cmd. subject.
+func TypeFromSubject(subject string) string {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 5 {
+		return ""
+	}
+	return strings.Join(parts[1:4], ".")
+}

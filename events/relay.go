@@ -1,0 +1,177 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/db"
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/internal/metrics"
+)
+
+// Relay moves committed events from the outbox (the events table) to the
+// EVENTS stream. Several relays may run at once: each claims rows with
+// FOR UPDATE SKIP LOCKED, and Nats-Msg-Id = event id makes a publish that is
+// repeated after a crash a no-op on the server.
+type Relay struct {
+	Pool         *pgxpool.Pool
+	JS           jetstream.JetStream
+	Metrics      *metrics.Metrics
+	Log          *slog.Logger
+	BatchSize    int
+	PollInterval time.Duration
+	// publishHook lets tests simulate a crash between publish and commit.
+	publishHook func(id uuid.UUID) error
+}
+
+// Run publishes until ctx ends. It wakes on NOTIFY events_pending and polls
+// as a fallback.
+func (r *Relay) Run(ctx context.Context) error {
+	if r.BatchSize <= 0 {
+		r.BatchSize = 256
+	}
+	if r.PollInterval <= 0 {
+		r.PollInterval = time.Second
+	}
+	if r.Log == nil {
+		r.Log = slog.Default()
+	}
+	wake := make(chan struct{}, 1)
+	go r.listen(ctx, wake)
+	ticker := time.NewTicker(r.PollInterval)
+	defer ticker.Stop()
+	for {
+		n, err := r.PublishBatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.Log.Warn("outbox relay batch failed", "error", err)
+		}
+		if err == nil && n == r.BatchSize {
+			continue // more may be waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// listen turns NOTIFY events_pending into wake-ups, reconnecting on error.
+func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := r.Pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			if _, err := conn.Exec(ctx, "LISTEN events_pending"); err != nil {
+				return err
+			}
+			defer func() {
+				// The connection returns to the pool; it must not stay subscribed.
+				_, _ = conn.Exec(context.WithoutCancel(ctx), "UNLISTEN events_pending")
+			}()
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					return err
+				}
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		r.Log.Warn("outbox relay listener lost its connection; retrying", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// PublishBatch publishes up to BatchSize pending events and returns how many
+// it marked published.
+func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
+	var published int
+	var types []string
+	err := db.InTx(ctx, r.Pool, func(tx pgx.Tx, q *dbsqlc.Queries) error {
+		rows, err := q.ClaimPendingEvents(ctx, int32(r.BatchSize))
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		futures := make([]jetstream.PubAckFuture, len(rows))
+		var pubErr error
+		for i, row := range rows {
+			e := Envelope{
+				SpecVersion: SpecVersion, ID: row.ID.String(), Source: row.Source, Type: row.Type,
+				Subject: row.Subject, Time: row.Time.UTC(), DataContentType: "application/json",
+				OrgID: row.OrgID, Data: row.Data,
+			}
+			msg, err := Message(EventSubject(row.Type, row.OrgID), e)
+			if err != nil {
+				pubErr = err
+				break
+			}
+			if futures[i], err = r.JS.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID)); err != nil {
+				pubErr = err
+				break
+			}
+		}
+		var ids []uuid.UUID
+		var seqs []int64
+		for i, f := range futures {
+			if f == nil {
+				break
+			}
+			select {
+			case ack := <-f.Ok():
+				ids = append(ids, rows[i].ID)
+				seqs = append(seqs, int64(ack.Sequence))
+				types = append(types, rows[i].Type)
+			case err := <-f.Err():
+				pubErr = errors.Join(pubErr, err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if r.publishHook != nil {
+			for _, id := range ids {
+				if err := r.publishHook(id); err != nil {
+					return err
+				}
+			}
+		}
+		if len(ids) > 0 {
+			if err := q.MarkEventsPublished(ctx, dbsqlc.MarkEventsPublishedParams{Ids: ids, StreamSeqs: seqs}); err != nil {
+				return err
+			}
+		}
+		published = len(ids)
+		// Events published so far are committed as published; the rest stay pending.
+		if pubErr != nil {
+			r.Log.Warn("outbox relay: some events not published", "error", pubErr, "published", published)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if r.Metrics != nil {
+		for _, t := range types {
+			r.Metrics.EventsPublished.WithLabelValues(t).Inc()
+		}
+	}
+	return published, nil
+}

@@ -1,0 +1,226 @@
+// Package config reads shiftflow's settings from environment variables.
+// Names follow the seed systems' manuals (APP_PORT, DB_HOST, LOG_LEVEL, ...)
+// so existing deployment files keep working.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the whole effective configuration. Secrets carry `secret:"true"`
+// so `shiftflow config` can redact them.
+type Config struct {
+	AppPort int    `envconfig:"APP_PORT" default:"8080" desc:"HTTP port of the API"`
+	AppEnv  string `envconfig:"APP_ENV" default:"development" desc:"development | staging | production"`
+
+	LogLevel  string `envconfig:"LOG_LEVEL" default:"info" desc:"debug | info | warn | error"`
+	LogFormat string `envconfig:"LOG_FORMAT" default:"json" desc:"json | text"`
+	LogFile   string `envconfig:"LOG_FILE" desc:"also append logs to this file (reopened on SIGHUP for logrotate)"`
+
+	DatabaseURL       string        `envconfig:"DATABASE_URL" secret:"true" desc:"PostgreSQL URL; overrides DB_*"`
+	DBHost            string        `envconfig:"DB_HOST" default:"localhost" desc:"database host"`
+	DBPort            int           `envconfig:"DB_PORT" default:"5432" desc:"database port"`
+	DBName            string        `envconfig:"DB_NAME" default:"shiftflow" desc:"database name"`
+	DBUser            string        `envconfig:"DB_USER" default:"shiftflow" desc:"database user"`
+	DBPassword        string        `envconfig:"DB_PASSWORD" secret:"true" desc:"database password"`
+	DBSSLMode         string        `envconfig:"DB_SSLMODE" default:"prefer" desc:"disable | allow | prefer | require | verify-ca | verify-full"`
+	DBMaxConns        int32         `envconfig:"DB_MAX_CONNS" default:"20" desc:"pool size"`
+	DBMinConns        int32         `envconfig:"DB_MIN_CONNS" default:"2" desc:"connections kept open"`
+	DBMaxConnLifetime time.Duration `envconfig:"DB_MAX_CONN_LIFETIME" default:"1h" desc:"recycle connections after"`
+	DBMaxConnIdleTime time.Duration `envconfig:"DB_MAX_CONN_IDLE_TIME" default:"5m" desc:"close idle connections after"`
+
+	NATSURL      string        `envconfig:"NATS_URL" desc:"NATS server URL(s), comma-separated; empty = embedded JetStream server"`
+	NATSStoreDir string        `envconfig:"NATS_STORE_DIR" default:".data/nats" desc:"JetStream store of the embedded server"`
+	NATSReplicas int           `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (3 on a 3-node cluster)"`
+	EventsMaxAge time.Duration `envconfig:"EVENTS_MAX_AGE" default:"168h" desc:"how long the EVENTS stream retains events"`
+
+	WorkerApprovalConcurrency int           `envconfig:"WORKER_APPROVAL_CONCURRENCY" default:"16" desc:"in-flight approval commands per process"`
+	WorkerScheduleConcurrency int           `envconfig:"WORKER_SCHEDULE_CONCURRENCY" desc:"concurrent solver runs per process (default: CPU cores)"`
+	WorkerWebhookConcurrency  int           `envconfig:"WORKER_WEBHOOK_CONCURRENCY" default:"32" desc:"in-flight webhook deliveries per process"`
+	WorkerReplanConcurrency   int           `envconfig:"WORKER_REPLAN_CONCURRENCY" default:"2" desc:"concurrent re-plan triggers per process"`
+	WorkerMaxDeliver          int           `envconfig:"WORKER_MAX_DELIVER" default:"8" desc:"deliveries before a command becomes a dead letter"`
+	WorkerAckWait             time.Duration `envconfig:"WORKER_ACK_WAIT" default:"30s" desc:"redelivery timeout without ack or progress"`
+
+	AdminToken string `envconfig:"ADMIN_TOKEN" secret:"true" desc:"bearer token for /api/v1/admin routes (besides admin-scoped keys)"`
+	AdminAddr  string `envconfig:"ADMIN_ADDR" default:"127.0.0.1:6060" desc:"pprof listener; empty disables it"`
+
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"time allowed to finish in-flight work on SIGTERM"`
+
+	HTTPMaxBodyBytes   int64         `envconfig:"HTTP_MAX_BODY_BYTES" default:"1048576" desc:"request body limit (413 above)"`
+	RateLimitRPS       float64       `envconfig:"RATE_LIMIT_RPS" default:"50" desc:"sustained requests per second per API key"`
+	RateLimitBurst     int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
+	IdempotencyTTL     time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
+	OutboxPollInterval time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
+}
+
+// Error is a configuration problem naming the variable and what it expected.
+type Error struct {
+	Var      string
+	Value    string
+	Expected string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s=%q: expected %s", e.Var, e.Value, e.Expected)
+}
+
+// Load reads the environment, applies defaults and validates every value.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		var pe *envconfig.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{Var: pe.KeyName, Value: pe.Value, Expected: describeType(pe.TypeName)}
+		}
+		return nil, err
+	}
+	if c.WorkerScheduleConcurrency == 0 {
+		c.WorkerScheduleConcurrency = runtime.NumCPU()
+	}
+	return &c, c.Validate()
+}
+
+func describeType(t string) string {
+	switch t {
+	case "int", "int32", "int64":
+		return "an integer"
+	case "float64":
+		return "a number"
+	case "Duration":
+		return "a duration such as 30s, 5m or 1h"
+	case "bool":
+		return "true or false"
+	}
+	return "a value of type " + t
+}
+
+// Validate checks ranges and enumerations envconfig cannot express.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(v, val, exp string) { errs = append(errs, &Error{Var: v, Value: val, Expected: exp}) }
+	oneOf := func(v, val string, allowed ...string) {
+		for _, a := range allowed {
+			if val == a {
+				return
+			}
+		}
+		bad(v, val, "one of "+strings.Join(allowed, ", "))
+	}
+	if c.AppPort < 1 || c.AppPort > 65535 {
+		bad("APP_PORT", strconv.Itoa(c.AppPort), "a port between 1 and 65535")
+	}
+	oneOf("APP_ENV", c.AppEnv, "development", "test", "staging", "production")
+	oneOf("LOG_LEVEL", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("DATABASE_URL", "(redacted)", "a postgres:// or postgresql:// URL")
+		}
+	}
+	if c.DBPort < 1 || c.DBPort > 65535 {
+		bad("DB_PORT", strconv.Itoa(c.DBPort), "a port between 1 and 65535")
+	}
+	oneOf("DB_SSLMODE", c.DBSSLMode, "disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+	if c.DBMaxConns < 1 {
+		bad("DB_MAX_CONNS", strconv.Itoa(int(c.DBMaxConns)), "at least 1")
+	}
+	if c.DBMinConns < 0 || c.DBMinConns > c.DBMaxConns {
+		bad("DB_MIN_CONNS", strconv.Itoa(int(c.DBMinConns)), "between 0 and DB_MAX_CONNS")
+	}
+	positive := func(v string, d time.Duration) {
+		if d <= 0 {
+			bad(v, d.String(), "a positive duration")
+		}
+	}
+	positive("DB_MAX_CONN_LIFETIME", c.DBMaxConnLifetime)
+	positive("DB_MAX_CONN_IDLE_TIME", c.DBMaxConnIdleTime)
+	positive("SHUTDOWN_TIMEOUT", c.ShutdownTimeout)
+	positive("EVENTS_MAX_AGE", c.EventsMaxAge)
+	positive("WORKER_ACK_WAIT", c.WorkerAckWait)
+	positive("IDEMPOTENCY_TTL", c.IdempotencyTTL)
+	positive("OUTBOX_POLL_INTERVAL", c.OutboxPollInterval)
+	if c.NATSReplicas != 1 && c.NATSReplicas != 3 && c.NATSReplicas != 5 {
+		bad("NATS_REPLICAS", strconv.Itoa(c.NATSReplicas), "1, 3 or 5")
+	}
+	for v, n := range map[string]int{
+		"WORKER_APPROVAL_CONCURRENCY": c.WorkerApprovalConcurrency,
+		"WORKER_SCHEDULE_CONCURRENCY": c.WorkerScheduleConcurrency,
+		"WORKER_WEBHOOK_CONCURRENCY":  c.WorkerWebhookConcurrency,
+		"WORKER_REPLAN_CONCURRENCY":   c.WorkerReplanConcurrency,
+	} {
+		if n < 1 || n > 1024 {
+			bad(v, strconv.Itoa(n), "an integer between 1 and 1024")
+		}
+	}
+	if c.WorkerMaxDeliver < 1 {
+		bad("WORKER_MAX_DELIVER", strconv.Itoa(c.WorkerMaxDeliver), "at least 1")
+	}
+	if c.AdminAddr != "" {
+		if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			bad("ADMIN_ADDR", c.AdminAddr, "host:port, e.g. 127.0.0.1:6060")
+		}
+	}
+	if c.HTTPMaxBodyBytes < 1024 {
+		bad("HTTP_MAX_BODY_BYTES", strconv.FormatInt(c.HTTPMaxBodyBytes, 10), "at least 1024")
+	}
+	if c.RateLimitRPS <= 0 {
+		bad("RATE_LIMIT_RPS", strconv.FormatFloat(c.RateLimitRPS, 'f', -1, 64), "a positive number")
+	}
+	if c.RateLimitBurst < 1 {
+		bad("RATE_LIMIT_BURST", strconv.Itoa(c.RateLimitBurst), "at least 1")
+	}
+	return errors.Join(errs...)
+}
+
+// PostgresURL is DATABASE_URL, or one built from the DB_* variables.
+func (c *Config) PostgresURL() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(c.DBUser, c.DBPassword),
+		Host:     net.JoinHostPort(c.DBHost, strconv.Itoa(c.DBPort)),
+		Path:     "/" + c.DBName,
+		RawQuery: "sslmode=" + url.QueryEscape(c.DBSSLMode),
+	}
+	if c.DBPassword == "" {
+		u.User = url.User(c.DBUser)
+	}
+	return u.String()
+}
+
+// Setting is one row of the effective configuration.
+type Setting struct {
+	Var         string
+	Value       string
+	Secret      bool
+	Description string
+}
+
+// Effective lists every variable with its value, secrets redacted.
+func (c *Config) Effective() []Setting {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	out := make([]Setting, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		s := Setting{Var: f.Tag.Get("envconfig"), Secret: f.Tag.Get("secret") == "true", Description: f.Tag.Get("desc")}
+		s.Value = fmt.Sprint(v.Field(i).Interface())
+		if s.Secret && s.Value != "" {
+			s.Value = "********"
+		}
+		out = append(out, s)
+	}
+	return out
+}

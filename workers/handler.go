@@ -1,0 +1,131 @@
+// Package workers runs handlers over durable JetStream pull consumers with
+// exactly-once effects: a handler's state changes, the events it emits and a
+// processed_messages row commit in one transaction, and the message is
+// acknowledged only after that commit.
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/events"
+)
+
+// Message is one delivery of a stream message.
+type Message struct {
+	// ID is the idempotency key: the original Nats-Msg-Id, also for replays
+	// (Replay-Of), so a replay of an already-applied message has no effect.
+	ID        string
+	MsgID     string
+	Subject   string
+	Header    nats.Header
+	Data      []byte
+	Delivery  uint64 // 1 on the first delivery
+	Stream    string
+	StreamSeq uint64
+	Consumer  string
+}
+
+// Envelope decodes the CloudEvents envelope of the message.
+func (m *Message) Envelope() (events.Envelope, error) { return events.Decode(m.Data) }
+
+// Tx is the handler's transaction.
+type Tx struct {
+	pgx.Tx
+	Q       *dbsqlc.Queries
+	emitted []events.Envelope
+}
+
+// Emit writes an event into the outbox in this transaction; the relay
+// publishes it after commit.
+func (t *Tx) Emit(ctx context.Context, e events.Envelope) error {
+	if err := e.Validate(); err != nil {
+		return Permanent(fmt.Errorf("emit %s: %w", e.Type, err))
+	}
+	id, err := uuid.Parse(e.ID)
+	if err != nil {
+		return Permanent(fmt.Errorf("emit %s: event id must be a UUID: %w", e.Type, err))
+	}
+	if e.Data == nil {
+		e.Data = json.RawMessage("null")
+	}
+	if err := t.Q.InsertEvent(ctx, dbsqlc.InsertEventParams{
+		ID: id, OrgID: e.OrgID, Type: e.Type, Source: e.Source, Subject: e.Subject, Time: e.Time, Data: e.Data,
+	}); err != nil {
+		return err
+	}
+	t.emitted = append(t.emitted, e)
+	return nil
+}
+
+// Emitted lists the events emitted so far in this transaction.
+func (t *Tx) Emitted() []events.Envelope { return t.emitted }
+
+// Commit is the part of a handler that runs inside the transaction.
+type Commit func(ctx context.Context, tx *Tx) error
+
+// Handler processes a message. Work that must not hold a transaction open
+// (a solver run, an HTTP call) happens in Handle; the returned Commit runs in
+// the transaction that also records the message as processed. A nil Commit
+// with a nil error means "nothing to write".
+type Handler interface {
+	Handle(ctx context.Context, m *Message) (Commit, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, m *Message) (Commit, error)
+
+// Handle implements Handler.
+func (f HandlerFunc) Handle(ctx context.Context, m *Message) (Commit, error) { return f(ctx, m) }
+
+// TxHandler is a handler that does all its work inside the transaction.
+func TxHandler(fn func(ctx context.Context, tx *Tx, m *Message) error) Handler {
+	return HandlerFunc(func(_ context.Context, m *Message) (Commit, error) {
+		return func(ctx context.Context, tx *Tx) error { return fn(ctx, tx, m) }, nil
+	})
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks an error that no retry can fix (an undecodable payload, an
+// unknown type): the message is terminated and becomes a dead letter at once.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter is a retryable error with a delay chosen by the handler instead
+// of the pool's backoff. Any error that is not Permanent is retryable.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: d}
+}

@@ -1,0 +1,484 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/internal/metrics"
+)
+
+// Pool runs a Handler over one durable pull consumer.
+type Pool struct {
+	Spec            events.ConsumerSpec
+	Concurrency     int
+	Handler         Handler
+	DB              *pgxpool.Pool
+	JS              jetstream.JetStream
+	Metrics         *metrics.Metrics
+	Log             *slog.Logger
+	ShutdownTimeout time.Duration
+	Backoff         Backoff
+	// FetchExpiry and Heartbeat tune the pull requests; short values make a
+	// restarted server noticed sooner.
+	FetchExpiry time.Duration
+	Heartbeat   time.Duration
+
+	// afterCommit lets tests simulate a crash between commit and ack.
+	afterCommit func(m *Message) error
+	// beforeCommit lets tests simulate a crash before commit.
+	beforeCommit func(m *Message) error
+}
+
+// Test hooks: errCrash abandons a message without ack or nak, as a killed
+// process would; errRedeliver naks it at once to force a redelivery.
+var (
+	errCrash     = errors.New("simulated crash")
+	errRedeliver = errors.New("forced redelivery")
+)
+
+func (p *Pool) defaults() {
+	if p.Concurrency < 1 {
+		p.Concurrency = 1
+	}
+	if p.Log == nil {
+		p.Log = slog.Default()
+	}
+	if p.ShutdownTimeout <= 0 {
+		p.ShutdownTimeout = 30 * time.Second
+	}
+	if p.Backoff == nil {
+		p.Backoff = DefaultBackoff
+	}
+	if p.FetchExpiry <= 0 {
+		p.FetchExpiry = 10 * time.Second
+	}
+	if p.Heartbeat <= 0 {
+		p.Heartbeat = 2 * time.Second
+	}
+	if p.Spec.MaxDeliver == 0 {
+		p.Spec.MaxDeliver = 8
+	}
+	if p.Spec.AckWait == 0 {
+		p.Spec.AckWait = 30 * time.Second
+	}
+	p.Log = p.Log.With("consumer", p.Spec.Name)
+}
+
+// Run consumes until ctx is cancelled, then stops fetching, hands buffered
+// messages back at once, and waits up to ShutdownTimeout for in-flight
+// handlers; it returns nil after a clean drain.
+func (p *Pool) Run(ctx context.Context) error {
+	p.defaults()
+	if p.Metrics != nil {
+		p.Metrics.InitConsumer(p.Spec.Name)
+	}
+	cons, err := events.EnsureConsumer(ctx, p.JS, p.Spec)
+	if err != nil {
+		return err
+	}
+	// Handlers get a context that outlives ctx by ShutdownTimeout, so a
+	// SIGTERM lets in-flight work finish instead of aborting it.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+
+	var inflight sync.WaitGroup
+	slots := make(chan struct{}, p.Concurrency)
+	go p.reportPending(ctx, cons)
+
+	for ctx.Err() == nil {
+		it, err := cons.Messages(
+			jetstream.PullMaxMessages(p.Concurrency),
+			jetstream.PullExpiry(p.FetchExpiry),
+			jetstream.PullHeartbeat(p.Heartbeat),
+			jetstream.WithMessagesErrOnMissingHeartbeat(false),
+		)
+		if err != nil {
+			p.Log.Warn("cannot start consuming; retrying", "error", err)
+			if !sleepCtx(ctx, time.Second) {
+				break
+			}
+			if c, err := events.EnsureConsumer(ctx, p.JS, p.Spec); err == nil {
+				cons = c
+			}
+			continue
+		}
+		stopWatch := context.AfterFunc(ctx, it.Drain)
+		for {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				// Shutting down: a slot may not be free, so wait for buffered
+				// messages without one and hand them back.
+				p.nakBuffered(it)
+				break
+			}
+			raw, err := it.Next()
+			if err != nil {
+				<-slots
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					break
+				}
+				p.Log.Warn("consumer iterator error", "error", err)
+				continue
+			}
+			inflight.Add(1)
+			go func() {
+				defer func() { <-slots; inflight.Done() }()
+				p.process(workCtx, raw)
+			}()
+		}
+		stopWatch()
+		if ctx.Err() == nil {
+			// The iterator ended without shutdown (consumer deleted, connection
+			// closed): make sure the consumer exists and consume again.
+			if !sleepCtx(ctx, 500*time.Millisecond) {
+				break
+			}
+			if c, err := events.EnsureConsumer(ctx, p.JS, p.Spec); err == nil {
+				cons = c
+			} else {
+				p.Log.Warn("cannot re-create consumer", "error", err)
+			}
+		}
+	}
+
+	done := make(chan struct{})
+	go func() { inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		p.Log.Info("worker pool drained")
+		return nil
+	case <-time.After(p.ShutdownTimeout):
+		cancelWork()
+		<-done
+		return fmt.Errorf("consumer %s: in-flight work did not finish within %s; it was abandoned and will be redelivered", p.Spec.Name, p.ShutdownTimeout)
+	}
+}
+
+// nakBuffered returns messages already pulled but not started, so another
+// process gets them now rather than after AckWait.
+func (p *Pool) nakBuffered(it jetstream.MessagesContext) {
+	for {
+		raw, err := it.Next()
+		if err != nil {
+			return
+		}
+		_ = raw.Nak()
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+func (p *Pool) reportPending(ctx context.Context, cons jetstream.Consumer) {
+	if p.Metrics == nil {
+		return
+	}
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		infoCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if info, err := cons.Info(infoCtx); err == nil {
+			p.Metrics.ConsumerPending.WithLabelValues(p.Spec.Name).Set(float64(info.NumPending + uint64(info.NumAckPending)))
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func newMessage(raw jetstream.Msg, consumer string) *Message {
+	m := &Message{Subject: raw.Subject(), Header: raw.Headers(), Data: raw.Data(), Consumer: consumer, Delivery: 1}
+	if md, err := raw.Metadata(); err == nil {
+		m.Delivery = md.NumDelivered
+		m.Stream = md.Stream
+		m.StreamSeq = md.Sequence.Stream
+	}
+	m.MsgID = m.Header.Get(jetstream.MsgIDHeader)
+	switch {
+	case m.Header.Get(events.HeaderReplayOf) != "":
+		m.ID = m.Header.Get(events.HeaderReplayOf)
+	case m.MsgID != "":
+		m.ID = m.MsgID
+	default:
+		m.ID = fmt.Sprintf("%s:%d", m.Stream, m.StreamSeq)
+	}
+	return m
+}
+
+func (p *Pool) observe(outcome string, start time.Time) {
+	if p.Metrics == nil {
+		return
+	}
+	p.Metrics.EventsProcessed.WithLabelValues(p.Spec.Name, outcome).Inc()
+	p.Metrics.EventDuration.WithLabelValues(p.Spec.Name).Observe(time.Since(start).Seconds())
+}
+
+// process handles one delivery end to end and settles it exactly once:
+// ack after commit, nak with backoff, or dead letter + term.
+func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
+	start := time.Now()
+	m := newMessage(raw, p.Spec.Name)
+	log := p.Log.With("message_id", m.ID, "subject", m.Subject, "delivery", m.Delivery)
+
+	// Keep the message ours while the handler runs.
+	stopProgress := p.keepAlive(raw)
+	defer stopProgress()
+
+	err := p.run(ctx, m)
+	switch {
+	case err == nil:
+		if err := raw.DoubleAck(ctx); err != nil {
+			// The effects are committed; a redelivery will find processed_messages.
+			log.Warn("ack failed after commit; the redelivery will be skipped", "error", err)
+		}
+		p.observe("success", start)
+	case errors.Is(err, errDuplicate):
+		if err := raw.DoubleAck(ctx); err != nil {
+			log.Warn("ack of duplicate failed", "error", err)
+		}
+		log.Debug("message already processed; acknowledged without effect")
+		p.observe("duplicate", start)
+	case errors.Is(err, errCrash):
+		// Test hook: leave the message unsettled, as a killed process would.
+	case errors.Is(err, errRedeliver):
+		_ = raw.Nak()
+	case IsPermanent(err):
+		log.Error("message cannot be processed; terminating", "error", err)
+		p.deadLetter(ctx, raw, m, "terminated", err)
+		p.observe("terminated", start)
+	case int(m.Delivery) >= p.Spec.MaxDeliver:
+		log.Error("message failed on its last delivery; dead letter", "error", err, "max_deliver", p.Spec.MaxDeliver)
+		p.deadLetter(ctx, raw, m, "max_deliver", err)
+		p.observe("dead_letter", start)
+	default:
+		delay := p.Backoff(int(m.Delivery))
+		var ra *retryAfterError
+		if errors.As(err, &ra) {
+			delay = ra.after
+		}
+		log.Warn("handler failed; will retry", "error", err, "retry_in_ms", delay.Milliseconds())
+		p.recordFailure(ctx, m, err)
+		if err := raw.NakWithDelay(delay); err != nil {
+			log.Warn("nak failed; the message returns after AckWait", "error", err)
+		}
+		p.observe("retry", start)
+	}
+}
+
+var errDuplicate = errors.New("duplicate message")
+
+// keepAlive sends InProgress while a handler runs so slow work is not
+// redelivered to another worker.
+func (p *Pool) keepAlive(raw jetstream.Msg) func() {
+	every := p.Spec.AckWait / 3
+	if every <= 0 {
+		every = 10 * time.Second
+	}
+	stop := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = raw.InProgress()
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(stop) }) }
+}
+
+// run executes the handler and commits its effects with the processed row.
+func (p *Pool) run(ctx context.Context, m *Message) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.Log.Error("handler panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	q := dbsqlc.New(p.DB)
+	// Skip expensive work for a message whose effects are known to be committed.
+	if done, err := q.IsMessageProcessed(ctx, dbsqlc.IsMessageProcessedParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
+		return err
+	} else if done {
+		return errDuplicate
+	}
+	commit, err := p.Handler.Handle(ctx, m)
+	if err != nil {
+		return err
+	}
+	tx, err := p.DB.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	wtx := &Tx{Tx: tx, Q: dbsqlc.New(tx)}
+	// The processed row goes first: a concurrent delivery of the same message
+	// blocks on it and then sees the conflict instead of applying twice.
+	n, err := wtx.Q.MarkMessageProcessed(ctx, dbsqlc.MarkMessageProcessedParams{Consumer: m.Consumer, MessageID: m.ID})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errDuplicate
+	}
+	if commit != nil {
+		if err := commit(ctx, wtx); err != nil {
+			return err
+		}
+	}
+	if m.Delivery > 1 {
+		if err := wtx.Q.ClearMessageFailures(ctx, dbsqlc.ClearMessageFailuresParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
+			return err
+		}
+	}
+	if p.beforeCommit != nil {
+		if err := p.beforeCommit(m); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	if p.afterCommit != nil {
+		return p.afterCommit(m)
+	}
+	return nil
+}
+
+func (p *Pool) recordFailure(ctx context.Context, m *Message, cause error) {
+	err := dbsqlc.New(p.DB).RecordMessageFailure(ctx, dbsqlc.RecordMessageFailureParams{
+		Consumer: m.Consumer, MessageID: m.ID, Attempt: int32(m.Delivery), Error: truncate(cause.Error(), 4000),
+	})
+	if err != nil {
+		p.Log.Warn("cannot record attempt failure", "error", err)
+	}
+}
+
+type attemptError struct {
+	Attempt  int32     `json:"attempt"`
+	Error    string    `json:"error"`
+	FailedAt time.Time `json:"failed_at"`
+}
+
+// deadLetter copies the message to failed_events with every attempt's error,
+// then terminates it (which removes it from a work-queue stream).
+func (p *Pool) deadLetter(ctx context.Context, raw jetstream.Msg, m *Message, reason string, cause error) {
+	inserted, err := RecordDeadLetter(ctx, p.DB, DeadLetter{
+		Consumer: m.Consumer, Stream: m.Stream, StreamSeq: m.StreamSeq, MessageID: m.ID, Subject: m.Subject,
+		Header: m.Header, Payload: m.Data, Reason: reason, LastError: cause.Error(), Attempts: int(m.Delivery),
+	})
+	if err != nil {
+		// Not recorded: leave the message for redelivery rather than lose it.
+		p.Log.Error("cannot record dead letter; message left for redelivery", "error", err)
+		_ = raw.NakWithDelay(p.Backoff(int(m.Delivery)))
+		return
+	}
+	if inserted && p.Metrics != nil {
+		p.Metrics.FailedEvents.WithLabelValues(m.Consumer).Inc()
+	}
+	if err := raw.TermWithReason(truncate(reason+": "+cause.Error(), 200)); err != nil {
+		p.Log.Warn("term failed", "error", err)
+	}
+}
+
+// DeadLetter is a message being moved to failed_events.
+type DeadLetter struct {
+	Consumer  string
+	Stream    string
+	StreamSeq uint64
+	MessageID string
+	Subject   string
+	Header    map[string][]string
+	Payload   []byte
+	Reason    string // max_deliver | terminated
+	LastError string
+	Attempts  int
+}
+
+// RecordDeadLetter inserts a failed_events row (once per consumer and stream
+// sequence) with the errors of earlier attempts; it reports whether a row was
+// inserted.
+func RecordDeadLetter(ctx context.Context, pool *pgxpool.Pool, d DeadLetter) (bool, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	q := dbsqlc.New(tx)
+	prior, err := q.TakeMessageFailures(ctx, dbsqlc.TakeMessageFailuresParams{Consumer: d.Consumer, MessageID: d.MessageID})
+	if err != nil {
+		return false, err
+	}
+	now := time.Now().UTC()
+	first := now
+	attempts := make([]attemptError, 0, len(prior)+1)
+	for _, f := range prior {
+		if f.Attempt == int32(d.Attempts) {
+			continue
+		}
+		attempts = append(attempts, attemptError{Attempt: f.Attempt, Error: f.Error, FailedAt: f.FailedAt.UTC()})
+		if f.FailedAt.Before(first) {
+			first = f.FailedAt.UTC()
+		}
+	}
+	attempts = append(attempts, attemptError{Attempt: int32(d.Attempts), Error: truncate(d.LastError, 4000), FailedAt: now})
+	errsJSON, _ := json.Marshal(attempts)
+	headers := d.Header
+	if headers == nil {
+		headers = map[string][]string{}
+	}
+	headersJSON, _ := json.Marshal(headers)
+	env, _ := events.Decode(d.Payload)
+	n, err := q.InsertFailedEvent(ctx, dbsqlc.InsertFailedEventParams{
+		ID: uuid.New(), Consumer: d.Consumer, Stream: d.Stream, StreamSeq: int64(d.StreamSeq), MessageID: d.MessageID,
+		Subject: d.Subject, OrgID: env.OrgID, Type: firstNonEmpty(env.Type, events.TypeFromSubject(d.Subject)),
+		Headers: headersJSON, Payload: d.Payload, Reason: d.Reason, LastError: truncate(d.LastError, 4000),
+		Errors: errsJSON, Attempts: int32(d.Attempts), FirstFailedAt: first, LastFailedAt: now,
+	})
+	if err != nil {
+		return false, err
+	}
+	return n == 1, tx.Commit(ctx)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,420 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/internal/metrics"
+	"github.com/shiftflow/shiftflow/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// fixture is real Postgres + embedded JetStream with a test-only handler
+// whose effect is a row in test_effects (no unique key, so a duplicate
+// application would show as a second row).
+type fixture struct {
+	db      *pgxpool.Pool
+	nats    *testenv.NATSServer
+	js      jetstream.JetStream
+	pub     *events.Publisher
+	metrics *metrics.Metrics
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{db: testenv.Postgres(t), nats: testenv.NATS(t), metrics: metrics.New()}
+	_, f.js = f.nats.Connect(t)
+	f.pub = events.NewPublisher(f.js, f.metrics)
+	ctx := context.Background()
+	if err := events.EnsureStreams(ctx, f.js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.Exec(ctx, `CREATE TABLE test_effects (message_id text NOT NULL, body text NOT NULL, at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+var testSpec = events.ConsumerSpec{Name: "test", Stream: events.CommandsStream, Filter: "cmd.test.>", MaxDeliver: 3, AckWait: time.Second}
+
+// effectHandler writes one effect row and emits one event per message.
+func effectHandler(f *fixture) Handler {
+	return TxHandler(func(ctx context.Context, tx *Tx, m *Message) error {
+		env, err := m.Envelope()
+		if err != nil {
+			return Permanent(err)
+		}
+		var body struct {
+			Body string `json:"body"`
+			Fail string `json:"fail"`
+		}
+		if err := json.Unmarshal(env.Data, &body); err != nil {
+			return Permanent(err)
+		}
+		switch body.Fail {
+		case "always":
+			return errors.New("downstream unavailable")
+		case "permanent":
+			return Permanent(errors.New("payload refers to an unknown template"))
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO test_effects (message_id, body) VALUES ($1, $2)`, m.ID, body.Body); err != nil {
+			return err
+		}
+		ev, err := events.New(env.OrgID, "test", "test.effect.applied", "effects/"+m.ID, map[string]string{"body": body.Body})
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, ev)
+	})
+}
+
+func (f *fixture) pool(h Handler, spec events.ConsumerSpec, concurrency int) *Pool {
+	return &Pool{
+		Spec: spec, Concurrency: concurrency, Handler: h, DB: f.db, JS: f.js, Metrics: f.metrics,
+		Backoff: ExponentialBackoff(10*time.Millisecond, 50*time.Millisecond, 0.1), ShutdownTimeout: 10 * time.Second,
+		FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond,
+	}
+}
+
+// start runs p until the test ends (or stop is called) and reports Run's error.
+func start(t *testing.T, p *Pool) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func (f *fixture) publish(t *testing.T, body, fail string) events.Envelope {
+	t.Helper()
+	env, err := events.New("acme", "test", "test.effect.apply", "", map[string]string{"body": body, "fail": fail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err = f.pub.PublishCommand(ctx, env)
+		cancel()
+		if err == nil {
+			return env
+		}
+		if i == 50 {
+			t.Fatalf("publish: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (f *fixture) effects(t *testing.T, messageID string) int {
+	t.Helper()
+	var n int
+	if err := f.db.QueryRow(context.Background(), `SELECT count(*) FROM test_effects WHERE message_id = $1`, messageID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := f.db.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) streamMsgs(t *testing.T, name string) uint64 {
+	t.Helper()
+	s, err := f.js.Stream(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// (a) A message redelivered after its effects committed is acknowledged
+// without applying them again.
+func TestForcedRedeliveryAppliesOnce(t *testing.T) {
+	f := newFixture(t)
+	p := f.pool(effectHandler(f), testSpec, 4)
+	var deliveries atomic.Int32
+	p.afterCommit = func(m *Message) error {
+		if deliveries.Add(1) == 1 {
+			return errRedeliver
+		}
+		return nil
+	}
+	start(t, p)
+	env := f.publish(t, "once", "")
+	waitFor(t, 10*time.Second, "duplicate outcome", func() bool {
+		return testutilCounter(f.metrics.EventsProcessed.WithLabelValues("test", "duplicate")) == 1
+	})
+	if n := f.effects(t, env.ID); n != 1 {
+		t.Fatalf("effects = %d, want 1", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM events WHERE type = 'test.effect.applied'`); n != 1 {
+		t.Fatalf("emitted events = %d, want 1", n)
+	}
+	waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+}
+
+// (b) A worker killed after commit but before ack: the redelivery (to a new
+// worker process) finds processed_messages and has no effect.
+func TestKilledAfterCommitBeforeAck(t *testing.T) {
+	f := newFixture(t)
+	first := f.pool(effectHandler(f), testSpec, 1)
+	committed := make(chan struct{}, 1)
+	first.afterCommit = func(m *Message) error { committed <- struct{}{}; return errCrash }
+	stopFirst := start(t, first)
+	env := f.publish(t, "b", "")
+	<-committed
+	_ = stopFirst() // the process dies without acking
+
+	second := f.pool(effectHandler(f), testSpec, 1)
+	start(t, second)
+	waitFor(t, 10*time.Second, "redelivery acknowledged", func() bool {
+		return testutilCounter(f.metrics.EventsProcessed.WithLabelValues("test", "duplicate")) == 1
+	})
+	if n := f.effects(t, env.ID); n != 1 {
+		t.Fatalf("effects = %d, want 1", n)
+	}
+	waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+}
+
+// (c) A worker killed before commit leaves nothing behind; the redelivery
+// applies the effect once.
+func TestKilledBeforeCommit(t *testing.T) {
+	f := newFixture(t)
+	first := f.pool(effectHandler(f), testSpec, 1)
+	reached := make(chan struct{}, 1)
+	first.beforeCommit = func(m *Message) error { reached <- struct{}{}; return errCrash }
+	stopFirst := start(t, first)
+	env := f.publish(t, "c", "")
+	<-reached
+	_ = stopFirst()
+	if n := f.effects(t, env.ID); n != 0 {
+		t.Fatalf("effects after crash = %d, want 0 (rolled back)", n)
+	}
+	second := f.pool(effectHandler(f), testSpec, 1)
+	start(t, second)
+	waitFor(t, 10*time.Second, "effect applied", func() bool { return f.effects(t, env.ID) == 1 })
+	waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+	time.Sleep(1500 * time.Millisecond) // longer than AckWait: no further delivery may apply it again
+	if n := f.effects(t, env.ID); n != 1 {
+		t.Fatalf("effects = %d, want 1", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM processed_messages WHERE message_id = $1`, env.ID); n != 1 {
+		t.Fatalf("processed rows = %d, want 1", n)
+	}
+}
+
+// (d) Past MaxDeliver, and on a permanent error, the message lands in
+// failed_events with its errors and leaves the work queue.
+func TestDeadLetters(t *testing.T) {
+	f := newFixture(t)
+	start(t, f.pool(effectHandler(f), testSpec, 2))
+	retried := f.publish(t, "r", "always")
+	terminated := f.publish(t, "p", "permanent")
+	ok := f.publish(t, "fine", "")
+
+	q := dbsqlc.New(f.db)
+	waitFor(t, 15*time.Second, "two dead letters", func() bool {
+		return f.count(t, `SELECT count(*) FROM failed_events`) == 2
+	})
+	rows, err := q.ListFailedEventsByConsumer(context.Background(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]dbsqlc.FailedEvent{}
+	for _, r := range rows {
+		byID[r.MessageID] = r
+	}
+	r := byID[retried.ID]
+	if r.Reason != "max_deliver" || r.Attempts != 3 || r.LastError != "downstream unavailable" {
+		t.Fatalf("max-deliver row = reason %q attempts %d error %q", r.Reason, r.Attempts, r.LastError)
+	}
+	var attempts []attemptError
+	if err := json.Unmarshal(r.Errors, &attempts); err != nil || len(attempts) != 3 {
+		t.Fatalf("errors of every attempt = %s (%v), want 3 entries", r.Errors, err)
+	}
+	if r.OrgID != "acme" || r.Type != "test.effect.apply" || r.Subject != "cmd.test.effect.apply.acme" {
+		t.Fatalf("dead letter metadata = %q %q %q", r.OrgID, r.Type, r.Subject)
+	}
+	if r.FirstFailedAt.After(r.LastFailedAt) {
+		t.Fatalf("first failure %v after last %v", r.FirstFailedAt, r.LastFailedAt)
+	}
+	p := byID[terminated.ID]
+	if p.Reason != "terminated" || p.Attempts != 1 || p.LastError != "payload refers to an unknown template" {
+		t.Fatalf("terminated row = reason %q attempts %d error %q", p.Reason, p.Attempts, p.LastError)
+	}
+	if string(p.Payload) == "" || len(p.Headers) < 10 {
+		t.Fatalf("payload/headers not kept: %q %s", p.Payload, p.Headers)
+	}
+	waitFor(t, 5*time.Second, "ok message applied", func() bool { return f.effects(t, ok.ID) == 1 })
+	waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+	if n := f.count(t, `SELECT count(*) FROM message_failures`); n != 0 {
+		t.Fatalf("message_failures left behind: %d", n)
+	}
+	if got := testutilCounter(f.metrics.FailedEvents.WithLabelValues("test")); got != 2 {
+		t.Fatalf("failed_events_total = %v, want 2", got)
+	}
+}
+
+// A worker that dies on every delivery never reaches its own dead-letter
+// code: the MAX_DELIVERIES advisory path records the message instead.
+func TestCrashOnEveryDeliveryBecomesDeadLetter(t *testing.T) {
+	f := newFixture(t)
+	spec := testSpec
+	spec.MaxDeliver = 2
+	p := f.pool(effectHandler(f), spec, 1)
+	p.beforeCommit = func(m *Message) error { return errCrash }
+	start(t, p)
+	dl := f.pool(DeadLetterHandler(f.db, f.js), DeadLetterConsumer, 2)
+	start(t, dl)
+	env := f.publish(t, "doomed", "")
+	waitFor(t, 20*time.Second, "advisory dead letter", func() bool {
+		return f.count(t, `SELECT count(*) FROM failed_events WHERE message_id = $1 AND reason = 'max_deliver'`, env.ID) == 1
+	})
+	waitFor(t, 5*time.Second, "removed from work queue", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+	if n := f.effects(t, env.ID); n != 0 {
+		t.Fatalf("effects = %d, want 0", n)
+	}
+}
+
+// (f) Cancelling Run (what SIGTERM does) stops fetching and lets in-flight
+// handlers finish and ack.
+func TestShutdownDrainsInFlight(t *testing.T) {
+	f := newFixture(t)
+	var started sync.WaitGroup
+	started.Add(3)
+	slow := HandlerFunc(func(ctx context.Context, m *Message) (Commit, error) {
+		started.Done()
+		time.Sleep(700 * time.Millisecond)
+		return func(ctx context.Context, tx *Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO test_effects (message_id, body) VALUES ($1, 'slow')`, m.ID)
+			return err
+		}, nil
+	})
+	p := f.pool(slow, testSpec, 3)
+	stop := start(t, p)
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, f.publish(t, fmt.Sprint(i), "").ID)
+	}
+	started.Wait()
+	begin := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("Run after drain = %v, want nil", err)
+	}
+	if time.Since(begin) < 300*time.Millisecond {
+		t.Fatalf("Run returned before in-flight work could finish")
+	}
+	for _, id := range ids {
+		if n := f.effects(t, id); n != 1 {
+			t.Fatalf("effect of in-flight %s = %d, want 1", id, n)
+		}
+	}
+	late := f.publish(t, "after shutdown", "")
+	time.Sleep(300 * time.Millisecond)
+	if n := f.effects(t, late.ID); n != 0 {
+		t.Fatalf("a stopped pool processed a new message")
+	}
+	if got := f.streamMsgs(t, events.CommandsStream); got != 1 {
+		t.Fatalf("work queue holds %d messages, want only the late one", got)
+	}
+}
+
+// A handler that outlives SHUTDOWN_TIMEOUT is abandoned (rolled back) and
+// Run reports it; the message is redelivered later, not lost.
+func TestShutdownTimeoutAbandonsWork(t *testing.T) {
+	f := newFixture(t)
+	started := make(chan struct{}, 1)
+	stuck := HandlerFunc(func(ctx context.Context, m *Message) (Commit, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	p := f.pool(stuck, testSpec, 1)
+	p.ShutdownTimeout = 200 * time.Millisecond
+	stop := start(t, p)
+	env := f.publish(t, "stuck", "")
+	<-started
+	if err := stop(); err == nil {
+		t.Fatal("Run = nil, want a shutdown-timeout error")
+	}
+	second := f.pool(effectHandler(f), testSpec, 1)
+	start(t, second)
+	waitFor(t, 10*time.Second, "redelivered after abandon", func() bool { return f.effects(t, env.ID) == 1 })
+}
+
+// (g) Restarting the NATS server (same store) resumes consumption; nothing
+// published before or after the restart is lost or applied twice.
+func TestNATSRestartResumes(t *testing.T) {
+	f := newFixture(t)
+	start(t, f.pool(effectHandler(f), testSpec, 4))
+	var ids []string
+	for i := 0; i < 10; i++ {
+		ids = append(ids, f.publish(t, fmt.Sprint("before-", i), "").ID)
+	}
+	waitFor(t, 10*time.Second, "first batch", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == 10 })
+	f.nats.Restart()
+	for i := 0; i < 10; i++ {
+		ids = append(ids, f.publish(t, fmt.Sprint("after-", i), "").ID)
+	}
+	waitFor(t, 30*time.Second, "second batch after restart", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == 20 })
+	for _, id := range ids {
+		if n := f.effects(t, id); n != 1 {
+			t.Fatalf("effects of %s = %d, want 1", id, n)
+		}
+	}
+}
+
+// Concurrent processing of many messages: each applied exactly once.
+func TestManyMessagesExactlyOnce(t *testing.T) {
+	f := newFixture(t)
+	// Two pools on the same durable consumer, as two processes would run.
+	start(t, f.pool(effectHandler(f), testSpec, 8))
+	start(t, f.pool(effectHandler(f), testSpec, 8))
+	const n = 300
+	for i := 0; i < n; i++ {
+		f.publish(t, fmt.Sprint(i), "")
+	}
+	waitFor(t, 30*time.Second, "all applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == n })
+	if d := f.count(t, `SELECT count(*) FROM (SELECT message_id FROM test_effects GROUP BY message_id HAVING count(*) > 1) d`); d != 0 {
+		t.Fatalf("%d messages applied more than once", d)
+	}
+}
