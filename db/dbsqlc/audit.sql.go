@@ -8,8 +8,6 @@ package dbsqlc
 import (
 	"context"
 	"encoding/json"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const insertAuditLog = `-- name: InsertAuditLog :exec
@@ -18,7 +16,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 `
 
 type InsertAuditLogParams struct {
-	OrgID        pgtype.Text     `json:"org_id"`
+	OrgID        *string         `json:"org_id"`
 	Actor        string          `json:"actor"`
 	Action       string          `json:"action"`
 	ResourceType string          `json:"resource_type"`
@@ -53,9 +51,9 @@ LIMIT $3
 `
 
 type ListAuditLogsParams struct {
-	OrgID   pgtype.Text `json:"org_id"`
-	AfterID int64       `json:"after_id"`
-	MaxRows int32       `json:"max_rows"`
+	OrgID   *string `json:"org_id"`
+	AfterID int64   `json:"after_id"`
+	MaxRows int32   `json:"max_rows"`
 }
 
 func (q *Queries) ListAuditLogs(ctx context.Context, arg ListAuditLogsParams) ([]AuditLog, error) {

@@ -9,8 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const claimIdempotencyKey = `-- name: ClaimIdempotencyKey :execrows
@@ -52,7 +50,7 @@ WHERE org_id = $1 AND key = $2
 type CompleteIdempotencyKeyParams struct {
 	OrgID           string          `json:"org_id"`
 	Key             string          `json:"key"`
-	StatusCode      pgtype.Int4     `json:"status_code"`
+	StatusCode      *int32          `json:"status_code"`
 	ResponseHeaders json.RawMessage `json:"response_headers"`
 	ResponseBody    []byte          `json:"response_body"`
 }

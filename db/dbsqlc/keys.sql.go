@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const createAPIKey = `-- name: CreateAPIKey :one
@@ -120,7 +119,7 @@ WHERE ($1::text IS NULL OR org_id = $1)
 ORDER BY created_at, id
 `
 
-func (q *Queries) ListAPIKeys(ctx context.Context, orgID pgtype.Text) ([]ApiKey, error) {
+func (q *Queries) ListAPIKeys(ctx context.Context, orgID *string) ([]ApiKey, error) {
 	rows, err := q.db.Query(ctx, listAPIKeys, orgID)
 	if err != nil {
 		return nil, err

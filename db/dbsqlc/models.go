@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ApiKey struct {
@@ -27,7 +26,7 @@ type ApiKey struct {
 
 type AuditLog struct {
 	ID           int64           `json:"id"`
-	OrgID        pgtype.Text     `json:"org_id"`
+	OrgID        *string         `json:"org_id"`
 	Actor        string          `json:"actor"`
 	Action       string          `json:"action"`
 	ResourceType string          `json:"resource_type"`
@@ -49,7 +48,7 @@ type Event struct {
 	Time        time.Time       `json:"time"`
 	Data        json.RawMessage `json:"data"`
 	Status      string          `json:"status"`
-	StreamSeq   pgtype.Int8     `json:"stream_seq"`
+	StreamSeq   *int64          `json:"stream_seq"`
 	PublishedAt *time.Time      `json:"published_at"`
 	CreatedAt   time.Time       `json:"created_at"`
 }
@@ -83,7 +82,7 @@ type IdempotencyKey struct {
 	Method          string          `json:"method"`
 	Path            string          `json:"path"`
 	RequestHash     []byte          `json:"request_hash"`
-	StatusCode      pgtype.Int4     `json:"status_code"`
+	StatusCode      *int32          `json:"status_code"`
 	ResponseHeaders json.RawMessage `json:"response_headers"`
 	ResponseBody    []byte          `json:"response_body"`
 	CreatedAt       time.Time       `json:"created_at"`
