@@ -39,10 +39,11 @@ type Config struct {
 	DBMaxConnLifetime time.Duration `envconfig:"DB_MAX_CONN_LIFETIME" default:"1h" desc:"recycle connections after"`
 	DBMaxConnIdleTime time.Duration `envconfig:"DB_MAX_CONN_IDLE_TIME" default:"5m" desc:"close idle connections after"`
 
-	NATSURL      string        `envconfig:"NATS_URL" desc:"NATS server URL(s), comma-separated; empty = embedded JetStream server"`
-	NATSStoreDir string        `envconfig:"NATS_STORE_DIR" default:".data/nats" desc:"JetStream store of the embedded server"`
-	NATSReplicas int           `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (3 on a 3-node cluster)"`
-	EventsMaxAge time.Duration `envconfig:"EVENTS_MAX_AGE" default:"168h" desc:"how long the EVENTS stream retains events"`
+	NATSURL          string        `envconfig:"NATS_URL" desc:"NATS server URL(s), comma-separated; empty = embedded JetStream server"`
+	NATSStoreDir     string        `envconfig:"NATS_STORE_DIR" default:".data/nats" desc:"JetStream store of the embedded server"`
+	NATSEmbeddedPort int           `envconfig:"NATS_EMBEDDED_PORT" default:"4222" desc:"client port of the embedded server (-1 = random), for subscribers outside this process"`
+	NATSReplicas     int           `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (3 on a 3-node cluster)"`
+	EventsMaxAge     time.Duration `envconfig:"EVENTS_MAX_AGE" default:"168h" desc:"how long the EVENTS stream retains events"`
 
 	WorkerApprovalConcurrency int           `envconfig:"WORKER_APPROVAL_CONCURRENCY" default:"16" desc:"in-flight approval commands per process"`
 	WorkerScheduleConcurrency int           `envconfig:"WORKER_SCHEDULE_CONCURRENCY" desc:"concurrent solver runs per process (default: CPU cores)"`
@@ -126,6 +127,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad("DATABASE_URL", "(redacted)", "a postgres:// or postgresql:// URL")
 		}
+	}
+	if c.NATSEmbeddedPort != -1 && (c.NATSEmbeddedPort < 1 || c.NATSEmbeddedPort > 65535) {
+		bad("NATS_EMBEDDED_PORT", strconv.Itoa(c.NATSEmbeddedPort), "a port between 1 and 65535, or -1 for a random port")
 	}
 	if c.DBPort < 1 || c.DBPort > 65535 {
 		bad("DB_PORT", strconv.Itoa(c.DBPort), "a port between 1 and 65535")

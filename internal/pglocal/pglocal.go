@@ -239,3 +239,30 @@ func (s *Server) Stop() error {
 		return errors.New("postgres did not stop in 15s; killed")
 	}
 }
+
+// EnsureRoleAndDatabase creates a login role and a database it owns, so the
+// default DB_* settings (user = database = shiftflow) work against the
+// private cluster.
+func (s *Server) EnsureRoleAndDatabase(ctx context.Context, role, name string) error {
+	c, err := pgx.Connect(ctx, s.URL("postgres"))
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	var exists bool
+	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		if _, err := c.Exec(ctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
+			return err
+		}
+	}
+	if err := c.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		_, err = c.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" OWNER "+pgx.Identifier{role}.Sanitize())
+	}
+	return err
+}
