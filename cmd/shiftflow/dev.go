@@ -112,4 +112,3 @@ func bootstrapToken(path string) (string, error) {
 	}
 	return token, nil
 }
-
