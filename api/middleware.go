@@ -109,8 +109,11 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			}
 			elapsed := time.Since(start)
 			if m := s.deps.Metrics; m != nil {
-				m.HTTPRequests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
+				code := strconv.Itoa(status)
+				m.HTTPRequests.WithLabelValues(r.Method, route, code).Inc()
 				m.HTTPRequestDuration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+				m.APIRequests.WithLabelValues(r.Method, route, code).Inc()
+				m.APIRequestDuration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
 			}
 			level := slog.LevelInfo
 			switch {

@@ -40,7 +40,13 @@ type Server struct {
 }
 
 // New builds the router with every route and middleware.
-func New(d Deps) *Server {
+func New(d Deps) *Server { return newServer(d, true) }
+
+// NewOps serves only /health, /ready, /version and /metrics: worker
+// processes expose it so they can be probed and scraped like the API.
+func NewOps(d Deps) *Server { return newServer(d, false) }
+
+func newServer(d Deps, withAPI bool) *Server {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
@@ -61,10 +67,14 @@ func New(d Deps) *Server {
 	r.Get("/health", s.health)
 	r.Get("/ready", s.ready)
 	r.Get("/version", s.version)
-	r.Get("/openapi.json", s.openAPI)
 	if d.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{Registry: d.Metrics.Registry}))
 	}
+	if !withAPI {
+		s.router = r
+		return s
+	}
+	r.Get("/openapi.json", s.openAPI)
 
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(s.requireAuth, s.rateLimit)

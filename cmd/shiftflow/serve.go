@@ -107,9 +107,14 @@ func serve(ctx context.Context, withAPI bool, pools []string, ready func(addr st
 	}
 
 	var httpSrv *http.Server
-	if withAPI {
-		handler := api.New(api.Deps{Config: a.cfg, DB: a.db, NC: a.nc, JS: a.js,
-			Publisher: events.NewPublisher(a.js, a.metrics), Metrics: a.metrics, Log: a.log})
+	{
+		deps := api.Deps{Config: a.cfg, DB: a.db, NC: a.nc, JS: a.js,
+			Publisher: events.NewPublisher(a.js, a.metrics), Metrics: a.metrics, Log: a.log}
+		// Worker processes serve the ops endpoints only, for probes and scraping.
+		handler := api.NewOps(deps)
+		if withAPI {
+			handler = api.New(deps)
+		}
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(a.cfg.AppPort))
 		if err != nil {
 			a.log.Error("cannot listen", "port", a.cfg.AppPort, "error", err)
@@ -124,7 +129,7 @@ func serve(ctx context.Context, withAPI bool, pools []string, ready func(addr st
 				failed <- "api"
 			}
 		}()
-		a.log.Info("API listening", "addr", ln.Addr().String())
+		a.log.Info("HTTP listening", "addr", ln.Addr().String(), "api", withAPI)
 		if ready != nil {
 			ready(ln.Addr().String())
 		}

@@ -228,3 +228,13 @@ func (c *Config) Effective() []Setting {
 	}
 	return out
 }
+
+// Variables lists every environment variable shiftflow reads.
+func Variables() []string {
+	t := reflect.TypeOf(Config{})
+	out := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		out = append(out, t.Field(i).Tag.Get("envconfig"))
+	}
+	return out
+}

@@ -3,6 +3,8 @@
 package metrics
 
 import (
+	"regexp"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -16,6 +18,10 @@ type Metrics struct {
 
 	HTTPRequests        *prometheus.CounterVec
 	HTTPRequestDuration *prometheus.HistogramVec
+	// Approval Gin's names for the same measurements, kept so its users'
+	// alerts (HighErrorRate, HighLatency) keep working unchanged.
+	APIRequests        *prometheus.CounterVec
+	APIRequestDuration *prometheus.HistogramVec
 
 	DBConnsActive prometheus.Gauge
 	DBConnsIdle   prometheus.Gauge
@@ -40,6 +46,13 @@ func New() *Metrics {
 		}, []string{"method", "route", "status"}),
 		HTTPRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "http_request_duration_seconds", Help: "HTTP request latency by method and route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "api_requests_total", Help: "Same as http_requests_total (Approval Gin's name).",
+		}, []string{"method", "route", "status"}),
+		APIRequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "api_request_duration_seconds", Help: "Same as http_request_duration_seconds (Approval Gin's name).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
 		DBConnsActive: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -74,15 +87,19 @@ func New() *Metrics {
 			Name: "failed_events_total", Help: "Messages moved to failed_events (dead letters), by consumer.",
 		}, []string{"consumer"}),
 	}
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.HTTPRequests, m.HTTPRequestDuration,
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(m.all()...)
+	return m
+}
+
+// all lists shiftflow's own collectors.
+func (m *Metrics) all() []prometheus.Collector {
+	return []prometheus.Collector{
+		m.HTTPRequests, m.HTTPRequestDuration, m.APIRequests, m.APIRequestDuration,
 		m.DBConnsActive, m.DBConnsIdle, m.DBConnsMax,
 		m.CommandsPublished, m.EventsPublished, m.EventsProcessed, m.EventDuration,
 		m.ConsumerPending, m.OutboxPending, m.FailedEvents,
-	)
-	return m
+	}
 }
 
 // InitConsumer creates every series of a consumer at zero so rate() works from the first scrape.
@@ -107,4 +124,31 @@ func (m *Metrics) InitCommandTypes(types ...string) {
 	for _, t := range types {
 		m.CommandsPublished.WithLabelValues(t)
 	}
+}
+
+var fqNamePattern = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// Names lists every metric family the registry can expose (histograms
+// contribute their _bucket, _sum and _count series), for checking that
+// alert rules and dashboards only use metrics that exist.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc, 256)
+	go func() {
+		for _, c := range []prometheus.Collector{
+			collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		} {
+			c.Describe(ch)
+		}
+		for _, c := range m.all() {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		if mm := fqNamePattern.FindStringSubmatch(d.String()); mm != nil {
+			names = append(names, mm[1])
+		}
+	}
+	return names
 }
