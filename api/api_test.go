@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/config"
+	"github.com/shiftflow/shiftflow/internal/logging"
 	"github.com/shiftflow/shiftflow/internal/metrics"
 	"github.com/shiftflow/shiftflow/internal/testenv"
 )
@@ -437,4 +439,56 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The access log is JSON with the fields operators grep for.
+func TestAccessLogFields(t *testing.T) {
+	h := newHarness(t)
+	var buf syncBuffer
+	h.api.deps.Log = slog.New(logging.NewHandler(&buf, "json", slog.LevelInfo))
+	key, _ := h.createKey("acme", ScopeAdmin)
+	h.do("GET", "/api/v1/admin/keys", key, nil, "X-Request-ID", "log-test-1")
+	var entry map[string]any
+	// The line is written as the handler returns, which may be just after the client has the response.
+	for deadline := time.Now().Add(2 * time.Second); entry == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil && m["request_id"] == "log-test-1" {
+				entry = m
+			}
+		}
+	}
+	if entry == nil {
+		t.Fatalf("no access log line for the request:\n%s", buf.String())
+	}
+	for k, want := range map[string]any{"org_id": "acme", "action": "keys.list", "route": "/api/v1/admin/keys", "message": "http request", "level": "info"} {
+		if entry[k] != want {
+			t.Errorf("log %s = %v, want %v", k, entry[k], want)
+		}
+	}
+	for _, k := range []string{"actor", "duration_ms", "caller", "time", "status"} {
+		if _, ok := entry[k]; !ok {
+			t.Errorf("log lacks %s: %v", k, entry)
+		}
+	}
+	if !strings.HasPrefix(entry["actor"].(string), "key:") {
+		t.Errorf("actor = %v", entry["actor"])
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -203,3 +203,5 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }

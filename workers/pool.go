@@ -323,12 +323,16 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 			err = fmt.Errorf("handler panic: %v", r)
 		}
 	}()
-	q := dbsqlc.New(p.DB)
-	// Skip expensive work for a message whose effects are known to be committed.
-	if done, err := q.IsMessageProcessed(ctx, dbsqlc.IsMessageProcessedParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
-		return err
-	} else if done {
-		return errDuplicate
+	// Skip expensive work for a message whose effects are known to be
+	// committed. A first delivery that is not a replay has nothing to find;
+	// the processed row inserted below still guards every case.
+	if m.Delivery > 1 || m.ID != m.MsgID {
+		q := dbsqlc.New(p.DB)
+		if done, err := q.IsMessageProcessed(ctx, dbsqlc.IsMessageProcessedParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
+			return err
+		} else if done {
+			return errDuplicate
+		}
 	}
 	commit, err := p.Handler.Handle(ctx, m)
 	if err != nil {

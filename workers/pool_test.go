@@ -32,7 +32,9 @@ type fixture struct {
 	metrics *metrics.Metrics
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newBenchFixture(t) }
+
+func newBenchFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{db: testenv.Postgres(t), nats: testenv.NATS(t), metrics: metrics.New()}
 	_, f.js = f.nats.Connect(t)
@@ -104,7 +106,11 @@ func start(t *testing.T, p *Pool) (stop func() error) {
 	return stop
 }
 
-func (f *fixture) publish(t *testing.T, body, fail string) events.Envelope {
+func (f *fixture) publishB(t testing.TB, body string) events.Envelope { return f.publishTB(t, body, "") }
+
+func (f *fixture) publish(t *testing.T, body, fail string) events.Envelope { return f.publishTB(t, body, fail) }
+
+func (f *fixture) publishTB(t testing.TB, body, fail string) events.Envelope {
 	t.Helper()
 	env, err := events.New("acme", "test", "test.effect.apply", "", map[string]string{"body": body, "fail": fail})
 	if err != nil {
