@@ -106,9 +106,13 @@ func start(t *testing.T, p *Pool) (stop func() error) {
 	return stop
 }
 
-func (f *fixture) publishB(t testing.TB, body string) events.Envelope { return f.publishTB(t, body, "") }
+func (f *fixture) publishB(t testing.TB, body string) events.Envelope {
+	return f.publishTB(t, body, "")
+}
 
-func (f *fixture) publish(t *testing.T, body, fail string) events.Envelope { return f.publishTB(t, body, fail) }
+func (f *fixture) publish(t *testing.T, body, fail string) events.Envelope {
+	return f.publishTB(t, body, fail)
+}
 
 func (f *fixture) publishTB(t testing.TB, body, fail string) events.Envelope {
 	t.Helper()
