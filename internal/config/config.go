@@ -21,7 +21,7 @@ import (
 // so `shiftflow config` can redact them.
 type Config struct {
 	AppPort int    `envconfig:"APP_PORT" default:"8080" desc:"HTTP port of the API"`
-	AppEnv  string `envconfig:"APP_ENV" default:"development" desc:"development | staging | production"`
+	AppEnv  string `envconfig:"APP_ENV" default:"development" desc:"development | test | staging | production"`
 
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info" desc:"debug | info | warn | error"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"json" desc:"json | text"`
@@ -97,7 +97,7 @@ func describeType(t string) string {
 		return "an integer"
 	case "float64":
 		return "a number"
-	case "Duration":
+	case "Duration", "time.Duration":
 		return "a duration such as 30s, 5m or 1h"
 	case "bool":
 		return "true or false"

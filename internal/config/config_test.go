@@ -1,0 +1,80 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AppPort != 8080 || c.DBName != "shiftflow" || c.WorkerScheduleConcurrency < 1 || c.ShutdownTimeout.Seconds() != 30 {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if got := c.PostgresURL(); got != "postgres://shiftflow@localhost:5432/shiftflow?sslmode=prefer" {
+		t.Fatalf("PostgresURL = %s", got)
+	}
+}
+
+func TestBadValuesNameTheVariable(t *testing.T) {
+	cases := []struct{ env, value, want string }{
+		{"APP_PORT", "x", "an integer"},
+		{"APP_PORT", "70000", "between 1 and 65535"},
+		{"LOG_LEVEL", "chatty", "one of debug"},
+		{"LOG_FORMAT", "xml", "one of json"},
+		{"DB_MAX_CONNS", "0", "at least 1"},
+		{"DB_MAX_CONN_LIFETIME", "1 hour", "a duration"},
+		{"SHUTDOWN_TIMEOUT", "-5s", "a positive duration"},
+		{"NATS_REPLICAS", "2", "1, 3 or 5"},
+		{"WORKER_APPROVAL_CONCURRENCY", "0", "between 1 and 1024"},
+		{"ADMIN_ADDR", "6060", "host:port"},
+		{"RATE_LIMIT_RPS", "-1", "a positive number"},
+		{"DATABASE_URL", "mysql://x", "postgres://"},
+		{"DB_SSLMODE", "maybe", "one of disable"},
+	}
+	for _, c := range cases {
+		t.Run(c.env+"="+c.value, func(t *testing.T) {
+			t.Setenv(c.env, c.value)
+			_, err := Load()
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), c.env) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %q does not name %s and %q", err, c.env, c.want)
+			}
+		})
+	}
+}
+
+func TestEffectiveRedactsSecrets(t *testing.T) {
+	t.Setenv("DB_PASSWORD", "hunter2")
+	t.Setenv("ADMIN_TOKEN", "tok")
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range c.Effective() {
+		if s.Secret && (strings.Contains(s.Value, "hunter2") || s.Value == "tok") {
+			t.Fatalf("%s not redacted", s.Var)
+		}
+		if s.Description == "" {
+			t.Errorf("%s has no description", s.Var)
+		}
+	}
+}
+
+// The README's configuration table documents every variable.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range Variables() {
+		if !strings.Contains(string(b), "`"+v+"`") {
+			t.Errorf("README.md does not document %s", v)
+		}
+	}
+}
