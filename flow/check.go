@@ -78,7 +78,8 @@ func (in *Instance) Check(t *Template) error {
 			}
 			continue
 		}
-		if r.Status == RunActive || r.Status == RunApproved || r.Status == RunRejected {
+		// A run nobody resolved for (on_empty) has no slots; others have some.
+		if r.Status == RunActive || r.Slots > 0 {
 			if r.Slots < 1 || r.Approved < 0 || r.Rejected < 0 || r.Approved+r.Rejected > r.Slots {
 				bad("run of %s has tally %d+%d of %d slots", r.Node, r.Approved, r.Rejected, r.Slots)
 			}

@@ -61,6 +61,7 @@ func (a *applier) transfer(i int, person string, origin Origin, comment string) 
 	ni := a.openTask(Task{
 		Node: old.Node, Run: old.Run, Order: old.Order, Assignee: person, Origin: origin,
 		AddedBy: old.AddedBy, Resume: old.Resume, Then: old.Then, TransferredFrom: old.ID,
+		DelegatedFrom: old.DelegatedFrom, // an escalated delegate task still only gives an opinion
 	})
 	newID := a.st.Tasks[ni].ID
 	action := "transfer"

@@ -571,6 +571,11 @@ func walkRegions(t *Template, byID map[string]*Node, start string) (map[string][
 			arrived[top.Split][top.Branch] = true
 			own = in[:len(in)-1]
 		}
+		if n.Type == NodeEnd && len(own) > 0 {
+			top := own[len(own)-1]
+			add(id, fmt.Sprintf("end reached inside branch %d of parallel %s before its join", top.Branch, top.Split))
+			return
+		}
 		if prev, seen := stacks[id]; seen {
 			if !slices.Equal(prev, own) {
 				add(id, fmt.Sprintf("reached from %s and from %s: parallel branches must stay apart until their join", describeRegions(prev), describeRegions(own)))
@@ -579,11 +584,6 @@ func walkRegions(t *Template, byID map[string]*Node, start string) (map[string][
 		}
 		stacks[id] = own
 		switch n.Type {
-		case NodeEnd:
-			if len(own) > 0 {
-				top := own[len(own)-1]
-				add(id, fmt.Sprintf("end reached inside branch %d of parallel %s before its join", top.Branch, top.Split))
-			}
 		case NodeParallel:
 			arrived[id] = make([]bool, len(n.Branches))
 			for i, b := range n.Branches {
