@@ -119,7 +119,9 @@ func TestTakeBackAcrossAJoin(t *testing.T) {
 }
 
 func TestTakeBackOnlyTheLastDecision(t *testing.T) {
-	one := func(p string) ApprovalSpec { return ApprovalSpec{Mode: ModeSingle, Approvers: []ApproverRule{people(p)}} }
+	one := func(p string) ApprovalSpec {
+		return ApprovalSpec{Mode: ModeSingle, Approvers: []ApproverRule{people(p)}}
+	}
 	h := newHarness(t, chain(one("mgr"), one("mgr"), one("ceo")))
 	h.submit("alice", form("days", 1))
 	first := h.taskOf("mgr").ID
@@ -377,7 +379,7 @@ func TestLeaveFlowEndToEnd(t *testing.T) {
 	h.approve("mgr")
 	h.wantOpen("cto") // manager level 2
 	h.approve("cto")
-	h.wantOpen()      // department head is cto too: merged into one slot
+	h.wantOpen() // department head is cto too: merged into one slot
 	h.wantStatus(StatusApproved)
 	if tasks := h.st.OpenTasks(); len(tasks) != 0 {
 		t.Fatalf("open %v", tasks)

@@ -113,7 +113,10 @@ func TestValidateTemplateProblems(t *testing.T) {
 			node(t, "long").Branches[0].When.Or = []Condition{{Field: "days", Op: OpGt, Value: 1}}
 		}, "long", "branches[0].when", "not both"},
 		{"empty condition", func(t *Template) { node(t, "long").Branches[0].When = &Condition{} }, "long", "branches[0].when", "needs a field"},
-		{"missing default branch", func(t *Template) { node(t, "long").Branches[1].Default = false; node(t, "long").Branches[1].When = node(t, "long").Branches[0].When }, "long", "branches", "missing default branch"},
+		{"missing default branch", func(t *Template) {
+			node(t, "long").Branches[1].Default = false
+			node(t, "long").Branches[1].When = node(t, "long").Branches[0].When
+		}, "long", "branches", "missing default branch"},
 		{"two default branches", func(t *Template) { b := &node(t, "long").Branches[0]; b.Default, b.When = true, nil }, "long", "branches", "more than one default"},
 		{"branch without condition", func(t *Template) { node(t, "long").Branches[0].When = nil }, "long", "branches[0].when", "needs a when condition"},
 		{"cycle", func(t *Template) { node(t, "hr").Next = "manager" }, "hr", "", "cycle manager -> long -> "},
@@ -136,11 +139,19 @@ func TestValidateTemplateProblems(t *testing.T) {
 		{"reject to a downstream node", func(t *Template) { node(t, "manager").Approval.OnReject = "to_node:upper" }, "manager", "approval.on_reject", "not upstream"},
 		{"reject to a cc node", func(t *Template) { node(t, "upper").Approval.OnReject = "to_node:hr" }, "upper", "approval.on_reject", "not an approval node"},
 		{"reject to a missing node", func(t *Template) { node(t, "upper").Approval.RejectOptions = []string{"to_node:ghost"} }, "upper", "approval.reject_options[0]", "not a node"},
-		{"unknown operation", func(t *Template) { node(t, "manager").Approval.Allow = append(node(t, "manager").Approval.Allow, "forward") }, "manager", "approval.allow[3]", "unknown operation"},
+		{"unknown operation", func(t *Template) {
+			node(t, "manager").Approval.Allow = append(node(t, "manager").Approval.Allow, "forward")
+		}, "manager", "approval.allow[3]", "unknown operation"},
 		{"duplicate node id", func(t *Template) { t.Nodes = append(t.Nodes, endNode()) }, "end", "id", "duplicate node id"},
-		{"no start", func(t *Template) { t.Nodes[0].Type = NodeCC; t.Nodes[0].CC = &CCSpec{Recipients: []ApproverRule{people("ceo")}} }, "", "nodes", "no start node"},
+		{"no start", func(t *Template) {
+			t.Nodes[0].Type = NodeCC
+			t.Nodes[0].CC = &CCSpec{Recipients: []ApproverRule{people("ceo")}}
+		}, "", "nodes", "no start node"},
 		{"two starts", func(t *Template) { t.Nodes = append(t.Nodes, Node{ID: "start2", Type: NodeStart, Next: "end"}) }, "start2", "type", "more than one start"},
-		{"no end", func(t *Template) { node(t, "end").Type = NodeCC; node(t, "end").CC = &CCSpec{Recipients: []ApproverRule{people("ceo")}} }, "", "nodes", "no end node"},
+		{"no end", func(t *Template) {
+			node(t, "end").Type = NodeCC
+			node(t, "end").CC = &CCSpec{Recipients: []ApproverRule{people("ceo")}}
+		}, "", "nodes", "no end node"},
 		{"next to a missing node", func(t *Template) { node(t, "upper").Next = "nowhere" }, "upper", "next", "\"nowhere\" is not a node"},
 		{"start as a target", func(t *Template) { node(t, "upper").Next = "start" }, "upper", "next", "start node cannot be a target"},
 		{"end with next", func(t *Template) { node(t, "end").Next = "hr" }, "end", "next", "no next node"},
