@@ -18,8 +18,9 @@ const maxDPStates = 1 << 21
 type dp struct {
 	p *problem
 
-	labels   []dpLabel
-	dayStart []int
+	cur, next []dpLabel
+	hist      []dpHist
+	lu        []int32
 	pos      []int32
 	touched  []int32
 	opts     []dpOpt
@@ -29,17 +30,28 @@ type dp struct {
 	weekBase, maxRemain     []int32
 	slotOf                  []int8
 	slotCap, slotRadix      []int32
+	trackType               []bool
+	trackWeekends           bool
 }
 
+// dpLabel is a live state of the current or next day; hist records how
+// each label was reached, for backtracking.
 type dpLabel struct {
-	cost   int64
+	cost  int64
+	hist  int32
+	tIdx  int32
+	m, wk int32
+	core  int16
+	we    int16
+}
+
+type dpHist struct {
 	parent int32
-	tIdx   int32
-	m, wk  int32
-	core   int16
-	we     int16
 	v      uint8
 }
+
+// maxDPLabels bounds the labels of one call (memory for backtracking).
+const maxDPLabels = 1 << 22
 
 type dpOpt struct {
 	cost  int64
@@ -111,11 +123,138 @@ func (c *dpCall) decodeCore(core int16) (bool, int16, int32, bool) {
 // out. It returns the DP objective and false when strict mode finds no row
 // without hard violations or the window's state space is too large.
 func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8) (int64, bool) {
+	return z.solveWithin(s, e, a, b, cost, strict, nil, out)
+}
+
+// dpLimits replaces an employee's horizon limits in one DP call; the
+// construction uses it to give a window of a long horizon its share.
+type dpLimits struct {
+	minMin, maxMin int32
+	maxWE          int32
+	maxType        []int32 // [V]
+}
+
+// solveWithin is solve with optional replacement limits.
+//
+// Weekend and per-type limits enter the state lazily: the DP first ignores
+// them, and only a limit the result exceeds is added to the state before
+// solving again. Ignoring a cost that cannot be negative relaxes the
+// problem, so a relaxed optimum that respects every ignored limit is
+// optimal for the full problem.
+func (z *dp) solveWithin(s *state, e, a, b int, cost []int64, strict bool, lim *dpLimits, out []uint8) (int64, bool) {
+	p := z.p
+	V := p.V
+	z.trackType = grow(z.trackType, V)
+	clear(z.trackType)
+	z.trackWeekends = false
+	row := s.x[e*p.D : (e+1)*p.D]
+	for {
+		obj, ok := z.solveTracked(s, e, a, b, cost, strict, lim, out)
+		if !ok {
+			return 0, false
+		}
+		more := false
+		// Per-type limits.
+		for v := 1; v < V; v++ {
+			if z.trackType[v] {
+				continue
+			}
+			l := p.maxType[e*V+v]
+			if lim != nil {
+				l = lim.maxType[v]
+			}
+			if l == noLimit {
+				continue
+			}
+			var outside, inside int32
+			for d, x := range row {
+				if d < a || d > b {
+					if x == uint8(v) {
+						outside++
+					}
+				} else if out[d-a] == uint8(v) {
+					inside++
+				}
+			}
+			if inside > max(0, l-outside) {
+				z.trackType[v] = true
+				more = true
+			}
+		}
+		// Weekends.
+		maxWE := p.maxWE[e]
+		if lim != nil {
+			maxWE = lim.maxWE
+		}
+		if !z.trackWeekends && maxWE != noLimit {
+			var base, added int32
+			for _, days := range p.weekendDays {
+				outW, inW := false, false
+				for _, d := range days {
+					if int(d) < a || int(d) > b {
+						outW = outW || row[d] != 0
+					} else {
+						inW = inW || out[int(d)-a] != 0
+					}
+				}
+				if outW {
+					base++
+				} else if inW {
+					added++
+				}
+			}
+			if added > max(0, maxWE-base) {
+				z.trackWeekends = true
+				more = true
+			}
+		}
+		if !more {
+			return obj, true
+		}
+	}
+}
+
+// solveTracked runs the DP with the weekend and per-type limits that
+// z.trackWeekends and z.trackType select.
+func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim *dpLimits, out []uint8) (int64, bool) {
 	p := z.p
 	D, V := p.D, p.V
 	row := s.x[e*D : (e+1)*D]
 	c := dpCall{e: e, a: a, b: b, W: b - a + 1, strict: strict}
 	W := c.W
+	minMin, maxMin, maxWE := p.minMin[e], p.maxMin[e], p.maxWE[e]
+	maxTypeOf := func(v int) int32 { return p.maxType[e*V+v] }
+	if lim != nil {
+		minMin, maxMin, maxWE = lim.minMin, lim.maxMin, lim.maxWE
+		maxTypeOf = func(v int) int32 { return lim.maxType[v] }
+	}
+	minutesCost := func(m int32) int64 {
+		var c int64
+		if maxMin != noLimit && m > maxMin {
+			c += startedHours(int(m-maxMin)) * p.w[kMaxMinutes]
+		}
+		if minMin != noLimit && m < minMin {
+			c += startedHours(int(minMin-m)) * p.w[kMinMinutes]
+		}
+		return c
+	}
+	// Minutes are counted in units of the gcd of the lengths usable here.
+	unit := int32(0)
+	for j := 0; j < W; j++ {
+		for v := 1; v < V; v++ {
+			if cost[j*V+v] < infCost {
+				unit = gcd(unit, p.length[v])
+			}
+		}
+	}
+	if unit == 0 {
+		unit = 1
+	}
+	lu := z.lu[:0]
+	for v := 0; v < V; v++ {
+		lu = append(lu, p.length[v]/unit)
+	}
+	z.lu = lu
 
 	// Run rules.
 	if l := p.maxCons[e]; l != noLimit {
@@ -157,14 +296,14 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 	z.maxRemain = grow(z.maxRemain, W+1)
 	maxLU := int32(0)
 	for v := 1; v < V; v++ {
-		maxLU = max(maxLU, p.lenUnit[v])
+		maxLU = max(maxLU, lu[v])
 	}
 	z.maxRemain[W] = 0
 	for j := W - 1; j >= 0; j-- {
 		best := int32(0)
 		for v := 1; v < V; v++ {
 			if cost[j*V+v] < infCost {
-				best = max(best, p.lenUnit[v])
+				best = max(best, lu[v])
 			}
 		}
 		z.maxRemain[j] = z.maxRemain[j+1] + best
@@ -179,22 +318,22 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 	}
 	c.base = base
 	c.M1 = 1
-	if p.minMin[e] != noLimit || p.maxMin[e] != noLimit {
+	if minMin != noLimit || maxMin != noLimit {
 		c.trackMin = true
 		c.M1 = z.maxRemain[0] + 1
 		c.mCap = z.maxRemain[0]
-		if strict && p.hard[kMaxMinutes] && p.maxMin[e] != noLimit {
-			room := p.maxMin[e] - base
+		if strict && p.hard[kMaxMinutes] && maxMin != noLimit {
+			room := maxMin - base
 			if room < 0 {
 				return 0, false
 			}
-			c.mCap = min(c.mCap, room/p.unit)
+			c.mCap = min(c.mCap, room/unit)
 			c.M1 = c.mCap + 1
 		}
 		c.mNeed = math.MinInt32
-		if strict && p.hard[kMinMinutes] && p.minMin[e] != noLimit {
-			need := p.minMin[e] - base
-			c.mNeed = (need + p.unit - 1) / p.unit
+		if strict && p.hard[kMinMinutes] && minMin != noLimit {
+			need := minMin - base
+			c.mNeed = (need + unit - 1) / unit
 			if need <= 0 {
 				c.mNeed = 0
 			}
@@ -228,7 +367,7 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 
 	// Weekends.
 	c.WE1 = 1
-	if p.maxWE[e] != noLimit {
+	if maxWE != noLimit && z.trackWeekends {
 		var baseWE, open int32
 		for k, days := range p.weekendDays {
 			inWin, outWorked := false, false
@@ -262,7 +401,7 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 				}
 			}
 		}
-		budget := p.maxWE[e] - baseWE
+		budget := maxWE - baseWE
 		if budget < 0 && strict && p.hard[kMaxWeekends] {
 			return 0, false
 		}
@@ -277,8 +416,8 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 	c.T = 1
 	for v := 1; v < V; v++ {
 		z.slotOf[v] = -1
-		l := p.maxType[e*V+v]
-		if l == noLimit {
+		l := maxTypeOf(v)
+		if l == noLimit || !z.trackType[v] {
 			continue
 		}
 		var outside, possible int32
@@ -345,7 +484,7 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 					}
 					cst += c.wRot
 				}
-				o := dpOpt{cost: cst, v: uint8(v), class: int16(p.rotClass[v]), lu: p.lenUnit[v], slot: z.slotOf[v]}
+				o := dpOpt{cost: cst, v: uint8(v), class: int16(p.rotClass[v]), lu: lu[v], slot: z.slotOf[v]}
 				if !c.trackMin && !c.trackWeek {
 					o.lu = 0
 				}
@@ -369,8 +508,6 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 	z.optStart[W*nC] = len(z.opts)
 
 	// Initial label: the run that ends on day a-1, or the horizon start.
-	z.labels = z.labels[:0]
-	z.dayStart = grow(z.dayStart, W+2)
 	startCore := int16(-1)
 	if a > 0 {
 		work, n := work0, n0
@@ -387,16 +524,15 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 			startCore = c.offCore(min(n, c.capO), edge)
 		}
 	}
-	z.labels = append(z.labels, dpLabel{core: startCore, parent: -1})
-	z.dayStart[0] = 0
-	z.dayStart[1] = 1
+	z.hist = append(z.hist[:0], dpHist{parent: -1})
+	z.cur = append(z.cur[:0], dpLabel{core: startCore, hist: 0})
 
 	for j := 0; j < W; j++ {
 		d := a + j
-		prevStart, prevEnd := z.dayStart[j], z.dayStart[j+1]
+		z.next = z.next[:0]
 		z.touched = z.touched[:0]
-		for li := prevStart; li < prevEnd; li++ {
-			L := z.labels[li]
+		for li := range z.cur {
+			L := z.cur[li]
 			var work bool
 			var class int16
 			var n int32
@@ -480,14 +616,14 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 						wval = nwk
 					}
 					if z.weekEnd[j] {
-						wc := p.weekCost(e, p.weekOf[d], z.weekBase[j]+wval*p.unit)
+						wc := p.weekCost(e, p.weekOf[d], z.weekBase[j]+wval*unit)
 						if strict && wc >= hardWeight {
 							continue
 						}
 						cst += wc
 						nwk = 0
 					} else if strict && p.hard[kMaxWeek] && p.maxWeek[e] != noLimit &&
-						z.weekBase[j]+wval*p.unit > p.maxWeek[e] {
+						z.weekBase[j]+wval*unit > p.maxWeek[e] {
 						continue
 					}
 				}
@@ -516,23 +652,25 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 				}
 				key := int32(ncore) + c.nCore*(int32(nm)+c.M1*(int32(nwk)+c.WK1*(int32(nwe)+c.WE1*nt)))
 				if at := pos[key]; at >= 0 {
-					if cst < z.labels[at].cost {
-						z.labels[at] = dpLabel{cost: cst, parent: int32(li), tIdx: nt, core: ncore, m: nm, wk: nwk, we: nwe, v: o.v}
+					if q := &z.next[at]; cst < q.cost {
+						q.cost = cst
+						z.hist[q.hist] = dpHist{parent: L.hist, v: o.v}
 					}
 					continue
 				}
-				pos[key] = int32(len(z.labels))
+				pos[key] = int32(len(z.next))
 				z.touched = append(z.touched, key)
-				z.labels = append(z.labels, dpLabel{cost: cst, parent: int32(li), tIdx: nt, core: ncore, m: nm, wk: nwk, we: nwe, v: o.v})
+				z.next = append(z.next, dpLabel{cost: cst, hist: int32(len(z.hist)), tIdx: nt, core: ncore, m: nm, wk: nwk, we: nwe})
+				z.hist = append(z.hist, dpHist{parent: L.hist, v: o.v})
 			}
 		}
 		for _, k := range z.touched {
 			pos[k] = -1
 		}
-		z.dayStart[j+2] = len(z.labels)
-		if z.dayStart[j+2] == z.dayStart[j+1] {
+		if len(z.next) == 0 || len(z.hist) > maxDPLabels {
 			return 0, false
 		}
+		z.cur, z.next = z.next, z.cur
 	}
 
 	// Close: horizon minutes, the suffix's first run and rotation into it.
@@ -548,11 +686,11 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 		sufTouchesEnd = i == D
 	}
 	best, bestCost := -1, infCost
-	for li := z.dayStart[W]; li < z.dayStart[W+1]; li++ {
-		L := z.labels[li]
+	for li := range z.cur {
+		L := z.cur[li]
 		cst := L.cost
 		if c.trackMin {
-			mc := p.minutesCost(e, base+int32(L.m)*p.unit)
+			mc := minutesCost(base + L.m*unit)
 			if strict && mc >= hardWeight {
 				continue
 			}
@@ -614,9 +752,9 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 	if best < 0 {
 		return 0, false
 	}
-	for j, li := W-1, best; j >= 0; j-- {
-		out[j] = z.labels[li].v
-		li = int(z.labels[li].parent)
+	for j, h := W-1, z.cur[best].hist; j >= 0; j-- {
+		out[j] = z.hist[h].v
+		h = z.hist[h].parent
 	}
 	return bestCost, true
 }

@@ -1,0 +1,349 @@
+package roster
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// params are the search's tuning knobs.
+type params struct {
+	cycleSteps   int64   // steps per temperature cycle
+	tempHot      float64 // temperature at the start of a cycle
+	tempRatio    float64 // cold / hot
+	noise        int64   // DP cost noise for the first rebuilt row
+	pWindow      int     // percent of steps that re-optimise one window
+	pRuin        int     // percent of ruin-and-recreate steps (the rest: swaps)
+	ruinMin      int     // employees ruined at least
+	ruinMax      int     // and at most
+	winMin       int     // ruin window length bounds
+	winMax       int
+	noiseAll     bool
+}
+
+var defaultParams = params{
+	cycleSteps: 20000, tempHot: 30, tempRatio: 0.01, noise: 60,
+	pWindow: 30, pRuin: 30, ruinMin: 2, ruinMax: 4, winMin: 4, winMax: 14,
+}
+
+// worker is one search thread: its own roster state, DP and random source.
+type worker struct {
+	p     *problem
+	sh    *shared
+	id    int
+	s     *state
+	rng   *rand.Rand
+	z     *dp
+	steps int64
+
+	cost  []int64
+	out   []uint8
+	saved []uint8
+	emps  []int
+	order []int
+	best  int64 // best total this worker has seen
+	temp  float64
+	noise int64
+	prm   params
+}
+
+func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *worker {
+	return &worker{
+		p: p, sh: sh, id: id,
+		s:     newState(p, initial),
+		rng:   rand.New(rand.NewPCG(seed, uint64(id)+1)),
+		z:     newDP(p),
+		cost:  make([]int64, p.D*p.V),
+		out:   make([]uint8, p.D),
+		saved: make([]uint8, 0, p.D*8),
+		best:  infCost,
+		prm:   defaultParams,
+	}
+}
+
+func (w *worker) run(stop *atomic.Bool, maxSteps int64) {
+	w.construct(stop)
+	w.noteBest()
+	for !stop.Load() && (maxSteps <= 0 || w.steps < maxSteps) {
+		w.step()
+		w.steps++
+		w.noteBest()
+	}
+}
+
+func (w *worker) noteBest() {
+	if w.s.total < w.best {
+		w.best = w.s.total
+		w.sh.offer(w.s.total, w.s.x)
+	}
+}
+
+// construct builds a first roster row by row, each row optimal against
+// the rows already placed, then improves every row once more.
+func (w *worker) construct(stop *atomic.Bool) {
+	p := w.p
+	order := w.rng.Perm(p.E)
+	for pass := 0; pass < 2; pass++ {
+		for _, e := range order {
+			if stop.Load() {
+				return
+			}
+			w.buildRow(e)
+		}
+	}
+}
+
+// buildRow re-optimises a whole row: in one DP when the state space
+// allows, else window by window. A window followed by days off only (a
+// row being built) gets its share of the horizon limits, so the row can
+// still meet them when its last window is placed.
+func (w *worker) buildRow(e int) {
+	p := w.p
+	D := p.D
+	if w.reoptWindowLim(e, 0, D-1, 0, nil, true) {
+		return
+	}
+	L := min(D, 28)
+	for a := 0; a < D; a += L {
+		b := min(D-1, a+L-1)
+		var lim *dpLimits
+		if b < D-1 && w.offAfter(e, b) {
+			lim = w.prorated(e, b)
+		}
+		w.reoptWindowLim(e, a, b, 0, lim, false)
+	}
+}
+
+// offAfter reports whether e is off on every day after b.
+func (w *worker) offAfter(e, b int) bool {
+	for _, v := range w.s.x[e*w.p.D+b+1 : (e+1)*w.p.D] {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// prorated scales e's horizon limits to days 0..b.
+func (w *worker) prorated(e, b int) *dpLimits {
+	p := w.p
+	f := float64(b+1) / float64(p.D)
+	lim := &dpLimits{minMin: noLimit, maxMin: noLimit, maxWE: noLimit, maxType: make([]int32, p.V)}
+	var maxLen int32
+	for v := 1; v < p.V; v++ {
+		maxLen = max(maxLen, p.length[v])
+	}
+	if l := p.minMin[e]; l != noLimit {
+		lim.minMin = int32(float64(l) * f)
+	}
+	if l := p.maxMin[e]; l != noLimit {
+		lim.maxMin = int32(math.Ceil(float64(l) * f))
+		if lim.minMin != noLimit && lim.maxMin-lim.minMin < maxLen {
+			lim.maxMin = lim.minMin + maxLen
+		}
+	}
+	if l := p.maxWE[e]; l != noLimit && len(p.weekendDays) > 0 {
+		seen := 0
+		for _, days := range p.weekendDays {
+			if int(days[0]) <= b {
+				seen++
+			}
+		}
+		lim.maxWE = int32(math.Ceil(float64(l) * float64(seen) / float64(len(p.weekendDays))))
+	}
+	for v := 0; v < p.V; v++ {
+		lim.maxType[v] = noLimit
+		if l := p.maxType[e*p.V+v]; l != noLimit {
+			lim.maxType[v] = int32(math.Ceil(float64(l) * f))
+		}
+	}
+	return lim
+}
+
+// windowLen is the longest window the DP takes in one call.
+func (w *worker) windowLen() int { return min(w.p.D, 28) }
+
+// reoptWindow replaces days a..b of e's row by the DP's best values against
+// everybody else's current rows and returns the objective change.
+func (w *worker) reoptWindow(e, a, b int) int64 {
+	return w.reoptWindowNoise(e, a, b, 0)
+}
+
+// reoptWindowNoise is reoptWindow with a random extra cost in [0, noise)
+// on each working value, to steer the DP toward other good rows; a window
+// too large for one DP call is split.
+func (w *worker) reoptWindowNoise(e, a, b int, noise int64) int64 {
+	before := w.s.total
+	if !w.reoptWindowLim(e, a, b, noise, nil, false) && a < b {
+		mid := (a + b) / 2
+		w.reoptWindowNoise(e, a, mid, noise)
+		w.reoptWindowNoise(e, mid+1, b, noise)
+	}
+	return w.s.total - before
+}
+
+// reoptWindowLim runs the DP on days a..b of e's row (strict, then relaxed
+// unless strictOnly) and applies the result; false when no DP succeeded.
+func (w *worker) reoptWindowLim(e, a, b int, noise int64, lim *dpLimits, strictOnly bool) bool {
+	p := w.p
+	V := p.V
+	cost := w.cost[:(b-a+1)*V]
+	for j := 0; j <= b-a; j++ {
+		d := a + j
+		base := (e*p.D + d) * V
+		for v := 0; v < V; v++ {
+			if !p.allowed[base+v] {
+				cost[j*V+v] = infCost
+				continue
+			}
+			c := p.static[base+v]
+			if v > 0 {
+				c += w.s.marginal(e, d, uint8(v))
+				if noise > 0 {
+					c += w.rng.Int64N(noise)
+				}
+			}
+			cost[j*V+v] = c
+		}
+	}
+	out := w.out[:b-a+1]
+	if _, ok := w.z.solveWithin(w.s, e, a, b, cost, true, lim, out); !ok {
+		if strictOnly {
+			return false
+		}
+		if _, ok := w.z.solveWithin(w.s, e, a, b, cost, false, lim, out); !ok {
+			return false
+		}
+	}
+	w.s.apply([]rowChange{{e: e, a: a, nv: out}})
+	return true
+}
+
+func (w *worker) step() {
+	// Temperature cycles from hot to cold every cycleSteps steps.
+	f := float64(w.steps%w.prm.cycleSteps) / float64(w.prm.cycleSteps)
+	w.temp = w.prm.tempHot * math.Pow(w.prm.tempRatio, f)
+	w.noise = w.prm.noise
+	switch r := w.rng.IntN(100); {
+	case r < w.prm.pWindow:
+		w.windowMove()
+	case r < w.prm.pWindow+w.prm.pRuin:
+		w.ruinRecreate()
+	default:
+		w.swapMoves(200)
+	}
+}
+
+func (w *worker) randomWindow(minLen, maxLen int) (int, int) {
+	D := w.p.D
+	n := min(D, minLen+w.rng.IntN(maxLen-minLen+1))
+	a := w.rng.IntN(D - n + 1)
+	return a, a + n - 1
+}
+
+func (w *worker) windowMove() {
+	e := w.rng.IntN(w.p.E)
+	a, b := w.randomWindow(5, 14)
+	w.reoptWindow(e, a, b)
+}
+
+// ruinRecreate clears a window of a few rows and rebuilds them one by one
+// with the DP, keeping the result when it is not worse.
+func (w *worker) ruinRecreate() {
+	p := w.p
+	k := w.prm.ruinMin + w.rng.IntN(w.prm.ruinMax-w.prm.ruinMin+1)
+	k = min(k, p.E)
+	a, b := w.randomWindow(w.prm.winMin, w.prm.winMax)
+	n := b - a + 1
+	w.emps = w.emps[:0]
+	for len(w.emps) < k {
+		e := w.rng.IntN(p.E)
+		dup := false
+		for _, x := range w.emps {
+			dup = dup || x == e
+		}
+		if !dup {
+			w.emps = append(w.emps, e)
+		}
+	}
+	before := w.s.total
+	w.saved = w.saved[:0]
+	zero := make([]uint8, n)
+	for _, e := range w.emps {
+		w.saved = append(w.saved, w.s.x[e*p.D+a:e*p.D+b+1]...)
+		for d := a; d <= b; d++ {
+			if !p.allowed[(e*p.D+d)*p.V] {
+				zero[d-a] = w.s.x[e*p.D+d]
+			} else {
+				zero[d-a] = 0
+			}
+		}
+		w.s.apply([]rowChange{{e: e, a: a, nv: zero}})
+	}
+	order := append(w.order[:0], w.emps...)
+	w.order = order
+	for i := len(order) - 1; i > 0; i-- {
+		j := w.rng.IntN(i + 1)
+		order[i], order[j] = order[j], order[i]
+	}
+	for i, e := range order {
+		if i == 0 || w.prm.noiseAll {
+			w.reoptWindowNoise(e, a, b, w.noise)
+		} else {
+			w.reoptWindow(e, a, b)
+		}
+	}
+	if w.accept(w.s.total - before) {
+		return
+	}
+	for i, e := range w.emps {
+		w.s.apply([]rowChange{{e: e, a: a, nv: w.saved[i*n : (i+1)*n]}})
+	}
+}
+
+func (w *worker) accept(delta int64) bool {
+	if delta <= 0 {
+		return true
+	}
+	if w.temp <= 0 {
+		return false
+	}
+	return w.rng.Float64() < math.Exp(-float64(delta)/w.temp)
+}
+
+// swapMoves tries exchanges of a block of days between two employees,
+// which keep cover unchanged, and single-cell changes.
+func (w *worker) swapMoves(n int) {
+	p := w.p
+	if p.E < 2 {
+		return
+	}
+	var buf1, buf2 [8]uint8
+	for i := 0; i < n; i++ {
+		e1 := w.rng.IntN(p.E)
+		e2 := w.rng.IntN(p.E - 1)
+		if e2 >= e1 {
+			e2++
+		}
+		L := 1 + w.rng.IntN(min(4, p.D))
+		a := w.rng.IntN(p.D - L + 1)
+		r1 := w.s.x[e1*p.D+a : e1*p.D+a+L]
+		r2 := w.s.x[e2*p.D+a : e2*p.D+a+L]
+		same := true
+		ok := true
+		for j := 0; j < L; j++ {
+			same = same && r1[j] == r2[j]
+			ok = ok && p.allowed[(e1*p.D+a+j)*p.V+int(r2[j])] && p.allowed[(e2*p.D+a+j)*p.V+int(r1[j])]
+		}
+		if same || !ok {
+			continue
+		}
+		nv1, nv2 := buf1[:L], buf2[:L]
+		copy(nv1, r2)
+		copy(nv2, r1)
+		mv := []rowChange{{e: e1, a: a, nv: nv1}, {e: e2, a: a, nv: nv2}}
+		if d := w.s.moveDelta(mv); w.accept(d) {
+			w.s.apply(mv)
+		}
+	}
+}
