@@ -21,10 +21,10 @@ type dp struct {
 	cur, next []dpLabel
 	hist      []dpHist
 	lu        []int32
-	pos      []int32
-	touched  []int32
-	opts     []dpOpt
-	optStart []int
+	pos       []int32
+	touched   []int32
+	opts      []dpOpt
+	optStart  []int
 
 	weOpen, weSame, weekEnd []bool
 	weekBase, maxRemain     []int32

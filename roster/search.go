@@ -8,17 +8,17 @@ import (
 
 // params are the search's tuning knobs.
 type params struct {
-	cycleSteps   int64   // steps per temperature cycle
-	tempHot      float64 // temperature at the start of a cycle
-	tempRatio    float64 // cold / hot
-	noise        int64   // DP cost noise for the first rebuilt row
-	pWindow      int     // percent of steps that re-optimise one window
-	pRuin        int     // percent of ruin-and-recreate steps (the rest: swaps)
-	ruinMin      int     // employees ruined at least
-	ruinMax      int     // and at most
-	winMin       int     // ruin window length bounds
-	winMax       int
-	noiseAll     bool
+	cycleSteps int64   // steps per temperature cycle
+	tempHot    float64 // temperature at the start of a cycle
+	tempRatio  float64 // cold / hot
+	noise      int64   // DP cost noise for the first rebuilt row
+	pWindow    int     // percent of steps that re-optimise one window
+	pRuin      int     // percent of ruin-and-recreate steps (the rest: swaps)
+	ruinMin    int     // employees ruined at least
+	ruinMax    int     // and at most
+	winMin     int     // ruin window length bounds
+	winMax     int
+	noiseAll   bool
 }
 
 var defaultParams = params{
