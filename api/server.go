@@ -1,6 +1,7 @@
 // Package api is the HTTP edge of shiftflow (chi): it authenticates,
-// validates cheaply, publishes commands and reads state. It never writes
-// domain state itself; workers do.
+// validates cheaply, publishes commands and reads state. Work (approvals,
+// schedule runs) is applied by workers; the API writes only configuration
+// (keys, people, templates, settings), each with its audit row and events.
 package api
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/config"
 	"github.com/shiftflow/shiftflow/internal/metrics"
+	"github.com/shiftflow/shiftflow/workers/approval"
 )
 
 // Deps are the API's collaborators.
@@ -33,10 +35,12 @@ type Deps struct {
 
 // Server is the HTTP handler of the API.
 type Server struct {
-	deps    Deps
-	router  chi.Router
-	keys    *keyCache
-	limiter *rateLimiter
+	deps      Deps
+	router    chi.Router
+	keys      *keyCache
+	limiter   *rateLimiter
+	templates *approval.Templates
+	waiters   *waiters
 }
 
 // New builds the router with every route and middleware.
@@ -51,9 +55,11 @@ func newServer(d Deps, withAPI bool) *Server {
 		d.Log = slog.Default()
 	}
 	s := &Server{
-		deps:    d,
-		keys:    &keyCache{ttl: 10 * time.Second, entries: map[string]keyCacheEntry{}},
-		limiter: newRateLimiter(d.Config.RateLimitRPS, d.Config.RateLimitBurst),
+		deps:      d,
+		keys:      &keyCache{ttl: 10 * time.Second, entries: map[string]keyCacheEntry{}},
+		limiter:   newRateLimiter(d.Config.RateLimitRPS, d.Config.RateLimitBurst),
+		templates: approval.NewTemplates(d.Config.TemplateCacheTTL),
+		waiters:   newWaiters(),
 	}
 	r := chi.NewRouter()
 	r.Use(s.observe, s.limitBody)

@@ -6,7 +6,6 @@ package workers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -50,16 +49,10 @@ func (t *Tx) Emit(ctx context.Context, e events.Envelope) error {
 	if err := e.Validate(); err != nil {
 		return Permanent(fmt.Errorf("emit %s: %w", e.Type, err))
 	}
-	id, err := uuid.Parse(e.ID)
-	if err != nil {
+	if _, err := uuid.Parse(e.ID); err != nil {
 		return Permanent(fmt.Errorf("emit %s: event id must be a UUID: %w", e.Type, err))
 	}
-	if e.Data == nil {
-		e.Data = json.RawMessage("null")
-	}
-	if err := t.Q.InsertEvent(ctx, dbsqlc.InsertEventParams{
-		ID: id, OrgID: e.OrgID, Type: e.Type, Source: e.Source, Subject: e.Subject, Time: e.Time, Data: e.Data,
-	}); err != nil {
+	if err := events.Store(ctx, t.Q, e); err != nil {
 		return err
 	}
 	t.emitted = append(t.emitted, e)

@@ -65,6 +65,9 @@ func newApp(ctx context.Context, withNATS bool) (*app, int) {
 	}
 	slog.SetDefault(log)
 	a := &app{cfg: cfg, log: log, metrics: metrics.New()}
+	for _, setup := range appSetups {
+		setup(a)
+	}
 	a.closers = append(a.closers, func() { _ = closeLog() })
 	a.db, err = db.Open(ctx, db.PoolConfig{
 		URL: cfg.PostgresURL(), MaxConns: cfg.DBMaxConns, MinConns: cfg.DBMinConns,
@@ -144,6 +147,9 @@ func (a *app) close() {
 	}
 }
 
+// appSetups run on every new app (e.g. pre-initialising a domain's metric series).
+var appSetups []func(a *app)
+
 // component is a long-running part of a process (a worker pool, the relay).
 type component struct {
 	name string
@@ -170,10 +176,23 @@ func init() {
 	})
 }
 
-// poolNames lists the registered pools plus the relay, sorted.
+// componentFactories builds components that are not pools (schedulers).
+var componentFactories = map[string]func(a *app) component{}
+
+func registerComponent(name string, f func(a *app) component) {
+	if _, dup := componentFactories[name]; dup {
+		panic("duplicate component " + name)
+	}
+	componentFactories[name] = f
+}
+
+// poolNames lists the registered pools and components plus the relay, sorted.
 func poolNames() []string {
 	names := []string{"relay"}
 	for n := range poolFactories {
+		names = append(names, n)
+	}
+	for n := range componentFactories {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -196,6 +215,10 @@ func (a *app) components(names []string) ([]component, error) {
 		if n == "relay" {
 			r := &events.Relay{Pool: a.db, JS: a.js, Metrics: a.metrics, Log: a.log.With("component", "relay"), PollInterval: a.cfg.OutboxPollInterval}
 			out = append(out, component{name: "relay", run: r.Run})
+			continue
+		}
+		if cf, ok := componentFactories[n]; ok {
+			out = append(out, cf(a))
 			continue
 		}
 		f, ok := poolFactories[n]

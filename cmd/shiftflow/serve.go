@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ func runWorker(ctx context.Context, args []string) int {
 	if *pools != "" {
 		names = strings.Split(*pools, ",")
 		for _, n := range names {
-			if _, ok := poolFactories[strings.TrimSpace(n)]; !ok && strings.TrimSpace(n) != "relay" {
+			if !slices.Contains(poolNames(), strings.TrimSpace(n)) {
 				fmt.Fprintf(os.Stderr, "shiftflow worker: --pools: unknown pool %q (known: %s)\n", n, strings.Join(poolNames(), ", "))
 				return exitUsage
 			}
@@ -113,7 +114,14 @@ func serve(ctx context.Context, withAPI bool, pools []string, ready func(addr st
 		// Worker processes serve the ops endpoints only, for probes and scraping.
 		handler := api.NewOps(deps)
 		if withAPI {
-			handler = api.New(deps)
+			full := api.New(deps)
+			if err := full.Start(runCtx); err != nil {
+				a.log.Error("cannot subscribe to events", "error", err)
+				stopRun()
+				wg.Wait()
+				return exitFail
+			}
+			handler = full
 		}
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(a.cfg.AppPort))
 		if err != nil {

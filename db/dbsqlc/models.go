@@ -24,6 +24,63 @@ type ApiKey struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
+type ApprovalCc struct {
+	InstanceID uuid.UUID `json:"instance_id"`
+	OrgID      string    `json:"org_id"`
+	Person     string    `json:"person"`
+	Node       string    `json:"node"`
+	Round      int32     `json:"round"`
+	SentAt     time.Time `json:"sent_at"`
+}
+
+type ApprovalInstance struct {
+	ID              uuid.UUID       `json:"id"`
+	OrgID           string          `json:"org_id"`
+	TemplateID      string          `json:"template_id"`
+	TemplateVersion int32           `json:"template_version"`
+	Initiator       string          `json:"initiator"`
+	Status          string          `json:"status"`
+	State           json.RawMessage `json:"state"`
+	Version         int32           `json:"version"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	FinishedAt      *time.Time      `json:"finished_at"`
+}
+
+type ApprovalTask struct {
+	InstanceID uuid.UUID  `json:"instance_id"`
+	TaskID     string     `json:"task_id"`
+	OrgID      string     `json:"org_id"`
+	Node       string     `json:"node"`
+	Assignee   string     `json:"assignee"`
+	State      string     `json:"state"`
+	Origin     string     `json:"origin"`
+	CreatedAt  time.Time  `json:"created_at"`
+	DecidedAt  *time.Time `json:"decided_at"`
+}
+
+type ApprovalTemplate struct {
+	OrgID      string          `json:"org_id"`
+	ID         string          `json:"id"`
+	Version    int32           `json:"version"`
+	Name       string          `json:"name"`
+	Kind       string          `json:"kind"`
+	Definition json.RawMessage `json:"definition"`
+	CreatedBy  string          `json:"created_by"`
+	CreatedAt  time.Time       `json:"created_at"`
+	DeletedAt  *time.Time      `json:"deleted_at"`
+}
+
+type ApprovalTimer struct {
+	ID         string     `json:"id"`
+	OrgID      string     `json:"org_id"`
+	InstanceID uuid.UUID  `json:"instance_id"`
+	Kind       string     `json:"kind"`
+	TaskID     string     `json:"task_id"`
+	DueAt      time.Time  `json:"due_at"`
+	FiredAt    *time.Time `json:"fired_at"`
+}
+
 type AuditLog struct {
 	ID           int64           `json:"id"`
 	OrgID        *string         `json:"org_id"`
@@ -102,6 +159,21 @@ type Org struct {
 	Name      string          `json:"name"`
 	Settings  json.RawMessage `json:"settings"`
 	CreatedAt time.Time       `json:"created_at"`
+}
+
+type Person struct {
+	OrgID          string          `json:"org_id"`
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	Email          string          `json:"email"`
+	Department     string          `json:"department"`
+	DepartmentHead bool            `json:"department_head"`
+	ManagerID      *string         `json:"manager_id"`
+	Roles          []string        `json:"roles"`
+	Skills         []string        `json:"skills"`
+	Contract       json.RawMessage `json:"contract"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
 type ProcessedMessage struct {

@@ -62,6 +62,8 @@ type Config struct {
 	RateLimitBurst     int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
 	IdempotencyTTL     time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
 	OutboxPollInterval time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
+	TemplateCacheTTL   time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
+	PreferWaitMax      time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
 }
 
 // Error is a configuration problem naming the variable and what it expected.

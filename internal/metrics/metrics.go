@@ -34,7 +34,19 @@ type Metrics struct {
 	ConsumerPending   *prometheus.GaugeVec
 	OutboxPending     prometheus.Gauge
 	FailedEvents      *prometheus.CounterVec
+
+	// Approvals (Approval Gin's tasks_created_total plus outcomes and action latency).
+	TasksCreated           prometheus.Counter
+	ApprovalInstances      *prometheus.CounterVec
+	ApprovalActionDuration *prometheus.HistogramVec
 }
+
+// ApprovalOutcomes are the terminal outcomes of an approval instance.
+var ApprovalOutcomes = []string{"approved", "rejected", "withdrawn", "cancelled"}
+
+// ApprovalActions are the commands the approval engine applies.
+var ApprovalActions = []string{"submit", "approve", "reject", "transfer", "delegate", "add_signer", "remove_signer",
+	"withdraw", "resubmit", "urge", "comment", "cancel", "timeout", "remind"}
 
 // New registers every metric, plus the Go and process collectors, on a fresh registry.
 func New() *Metrics {
@@ -86,6 +98,22 @@ func New() *Metrics {
 		FailedEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "failed_events_total", Help: "Messages moved to failed_events (dead letters), by consumer.",
 		}, []string{"consumer"}),
+		TasksCreated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tasks_created_total", Help: "Approval tasks created (inbox items).",
+		}),
+		ApprovalInstances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "approval_instances_total", Help: "Approval instances that finished, by outcome.",
+		}, []string{"outcome"}),
+		ApprovalActionDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "approval_action_duration_seconds", Help: "Time to apply one approval command in the worker, by action.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"action"}),
+	}
+	for _, o := range ApprovalOutcomes {
+		m.ApprovalInstances.WithLabelValues(o)
+	}
+	for _, a := range ApprovalActions {
+		m.ApprovalActionDuration.WithLabelValues(a)
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.all()...)
@@ -99,6 +127,7 @@ func (m *Metrics) all() []prometheus.Collector {
 		m.DBConnsActive, m.DBConnsIdle, m.DBConnsMax,
 		m.CommandsPublished, m.EventsPublished, m.EventsProcessed, m.EventDuration,
 		m.ConsumerPending, m.OutboxPending, m.FailedEvents,
+		m.TasksCreated, m.ApprovalInstances, m.ApprovalActionDuration,
 	}
 }
 

@@ -1,0 +1,673 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/workers"
+	"github.com/shiftflow/shiftflow/workers/approval"
+)
+
+// e2e is the whole pipeline in one test: HTTP API -> JetStream -> approval
+// worker -> Postgres -> outbox relay -> EVENTS, plus the timer scheduler.
+type e2e struct {
+	*harness
+	key         string
+	stopWorkers func()
+	mu          sync.Mutex
+	published   []events.Envelope // every event seen on NATS
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	h := newHarness(t)
+	e := &e2e{harness: h}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	if err := h.api.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Collect every published event as a subscriber would.
+	sub, err := h.deps.NC.Subscribe("evt.>", func(m *nats.Msg) {
+		var env events.Envelope
+		if json.Unmarshal(m.Data, &env) == nil {
+			e.mu.Lock()
+			e.published = append(e.published, env)
+			e.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	e.startWorkers()
+	e.key, _ = h.createKey("acme", ScopeApproval, ScopeSchedule, ScopeAdmin)
+	e.seedPeople()
+	return e
+}
+
+// startWorkers runs the worker side as a separate process would.
+func (e *e2e) startWorkers() {
+	ctx, cancel := context.WithCancel(context.Background())
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var wg sync.WaitGroup
+	run := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = f(ctx) }()
+	}
+	relay := &events.Relay{Pool: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, PollInterval: 50 * time.Millisecond}
+	pool := &workers.Pool{Spec: approval.Consumer(5, 5*time.Second), Concurrency: 8,
+		Handler: &approval.Handler{Templates: approval.NewTemplates(time.Hour), Metrics: e.metrics},
+		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
+		Backoff: workers.ExponentialBackoff(50*time.Millisecond, time.Second, 0.1), FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
+	timers := &approval.TimerScheduler{DB: e.deps.DB, Publisher: e.deps.Publisher, Log: quiet}
+	run(relay.Run)
+	run(pool.Run)
+	run(timers.Run)
+	e.stopWorkers = func() { cancel(); wg.Wait() }
+	e.t.Cleanup(e.stopWorkers)
+}
+
+// The org chart (same as the flow package's tests):
+//
+//	ceo ── cto (head of eng) ── mgr ── alice, bob
+//	    │                    └─ carol (hr)
+//	    ├─ dave (head of fin, finance) ── erin, frank (finance)
+//	    └─ hr1, hr2 (hr); root (approval admin); zed
+func (e *e2e) seedPeople() {
+	p := func(id, manager, dept string, head bool, roles ...string) map[string]any {
+		return map[string]any{"id": id, "name": strings.ToUpper(id[:1]) + id[1:], "manager": manager, "department": dept, "department_head": head, "roles": roles}
+	}
+	res := e.do("POST", "/api/v1/people:batch", e.key, map[string]any{"people": []any{
+		p("alice", "mgr", "eng", false), p("bob", "mgr", "eng", false), p("mgr", "cto", "eng", false),
+		p("cto", "ceo", "eng", true), p("ceo", "", "exec", true), p("carol", "cto", "eng", false, "hr"),
+		p("dave", "ceo", "fin", true, "finance"), p("erin", "dave", "fin", false, "finance"), p("frank", "dave", "fin", false, "finance"),
+		p("hr1", "ceo", "hr", false, "hr"), p("hr2", "ceo", "hr", false, "hr"), p("root", "", "exec", false), p("zed", "", "exec", false),
+	}})
+	if res.status != 200 {
+		e.t.Fatalf("seed people: %d %s", res.status, res.body)
+	}
+	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root"}); res.status != 200 {
+		e.t.Fatalf("settings: %d %s", res.status, res.body)
+	}
+}
+
+func (e *e2e) template(def string) string {
+	e.t.Helper()
+	res := e.do("POST", "/api/v1/approval-templates", e.key, def)
+	if res.status != 201 {
+		e.t.Fatalf("create template: %d %s", res.status, res.body)
+	}
+	return res.json(e.t)["id"].(string)
+}
+
+// submit starts an approval and waits for the worker to create it.
+func (e *e2e) submit(tmpl, initiator string, form map[string]any) string {
+	e.t.Helper()
+	res := e.do("POST", "/api/v1/approvals", e.key, map[string]any{"template_id": tmpl, "initiator": initiator, "form": form}, "Prefer", "wait=10")
+	if res.status != 201 {
+		e.t.Fatalf("submit: %d %s", res.status, res.body)
+	}
+	return res.json(e.t)["id"].(string)
+}
+
+// act sends an action and waits for its outcome.
+func (e *e2e) act(id string, body map[string]any) response {
+	e.t.Helper()
+	return e.do("POST", "/api/v1/approvals/"+id+"/actions", e.key, body, "Prefer", "wait=10")
+}
+
+func (e *e2e) mustAct(id string, body map[string]any) map[string]any {
+	e.t.Helper()
+	res := e.act(id, body)
+	if res.status != 200 {
+		e.t.Fatalf("%v: %d %s", body, res.status, res.body)
+	}
+	return res.json(e.t)
+}
+
+func (e *e2e) get(id string) map[string]any {
+	e.t.Helper()
+	res := e.do("GET", "/api/v1/approvals/"+id, e.key, nil)
+	if res.status != 200 {
+		e.t.Fatalf("get: %d %s", res.status, res.body)
+	}
+	return res.json(e.t)
+}
+
+// openAssignees lists who holds an open task, in task order.
+func openAssignees(v map[string]any) []string {
+	var out []string
+	for _, t := range v["open_tasks"].([]any) {
+		out = append(out, t.(map[string]any)["assignee"].(string))
+	}
+	return out
+}
+
+func taskOf(v map[string]any, assignee string) string {
+	for _, t := range v["open_tasks"].([]any) {
+		if t.(map[string]any)["assignee"] == assignee {
+			return t.(map[string]any)["id"].(string)
+		}
+	}
+	return ""
+}
+
+// eventsOf waits until the events of an instance published on NATS include
+// want (in order of appearance) and returns every type seen.
+func (e *e2e) eventsOf(id string, want ...string) []string {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var types []string
+		e.mu.Lock()
+		for _, env := range e.published {
+			if env.Subject == "approvals/"+id {
+				types = append(types, env.Type)
+			}
+		}
+		e.mu.Unlock()
+		if containsInOrder(types, want) {
+			return types
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("events of %s: got %v, want %v in order", id, types, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *e2e) publishedOf(id, typ string) []events.Envelope {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []events.Envelope
+	for _, env := range e.published {
+		if env.Subject == "approvals/"+id && env.Type == typ {
+			out = append(out, env)
+		}
+	}
+	return out
+}
+
+func containsInOrder(have, want []string) bool {
+	i := 0
+	for _, h := range have {
+		if i < len(want) && h == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func count(xs []string, x string) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
+}
+
+const leaveForm = `"form": [
+	{"name": "person", "type": "person", "required": true},
+	{"name": "from_date", "type": "date", "required": true},
+	{"name": "to_date", "type": "date", "required": true},
+	{"name": "days", "type": "number", "required": true},
+	{"name": "reason", "type": "string"}]`
+
+func TestE2ELeaveManagerChainWithCondition(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "leave", "name": "Leave", "kind": "leave", ` + leaveForm + `,
+	  "nodes": [
+		{"id": "start", "type": "start", "next": "long"},
+		{"id": "long", "type": "condition", "branches": [
+			{"name": "more than 3 days", "when": {"field": "days", "op": "gt", "value": 3}, "next": "chain"},
+			{"default": true, "next": "direct"}]},
+		{"id": "chain", "type": "approval", "next": "end", "approval": {"mode": "sequential", "approvers": [{"type": "manager_chain", "level": 3}]}},
+		{"id": "direct", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "manager", "level": 1}]}},
+		{"id": "end", "type": "end"}]}`)
+
+	long := e.submit(tmpl, "alice", map[string]any{"person": "alice", "from_date": "2026-12-01", "to_date": "2026-12-05", "days": 5})
+	for _, who := range []string{"mgr", "cto", "ceo"} {
+		v := e.get(long)
+		if got := openAssignees(v); len(got) != 1 || got[0] != who {
+			t.Fatalf("long leave: open tasks %v, want %s next", got, who)
+		}
+		e.mustAct(long, map[string]any{"action": "approve", "actor": who, "comment": "ok"})
+	}
+	if v := e.get(long); v["status"] != "approved" || v["template_version"].(float64) != 1 {
+		t.Fatalf("long leave = %v", v["status"])
+	}
+	types := e.eventsOf(long, "approval.instance.submitted", "approval.task.created", "approval.task.approved", "approval.instance.approved")
+	if count(types, "approval.task.approved") != 3 || count(types, "approval.instance.approved") != 1 {
+		t.Fatalf("long leave events: %v", types)
+	}
+	// Every event carries org, template and version, node, actor and the form.
+	ev := e.publishedOf(long, "approval.instance.approved")[0]
+	var d map[string]any
+	_ = json.Unmarshal(ev.Data, &d)
+	if d["org"] != "acme" || d["template_id"] != "leave" || d["template_version"].(float64) != 1 || d["form"].(map[string]any)["days"].(float64) != 5 || ev.OrgID != "acme" {
+		t.Fatalf("event data = %s", ev.Data)
+	}
+
+	short := e.submit(tmpl, "bob", map[string]any{"person": "bob", "from_date": "2026-12-01", "to_date": "2026-12-02", "days": 2})
+	if got := openAssignees(e.get(short)); len(got) != 1 || got[0] != "mgr" {
+		t.Fatalf("short leave: open tasks %v, want mgr", got)
+	}
+	e.mustAct(short, map[string]any{"action": "approve", "actor": "mgr"})
+	if v := e.get(short); v["status"] != "approved" {
+		t.Fatalf("short leave = %v", v["status"])
+	}
+	// The inbox projection follows.
+	res := e.do("GET", "/api/v1/tasks?assignee=mgr&state=approved", e.key, nil)
+	if n := len(res.json(t)["items"].([]any)); n != 2 {
+		t.Fatalf("mgr has %d approved tasks, want 2: %s", n, res.body)
+	}
+	// History lists every action with actor and time.
+	hist := e.do("GET", "/api/v1/approvals/"+long+"/history", e.key, nil).json(t)["items"].([]any)
+	var approvals int
+	for _, h := range hist {
+		if h.(map[string]any)["action"] == "approve" {
+			approvals++
+		}
+	}
+	if approvals != 3 {
+		t.Fatalf("history: %v", hist)
+	}
+}
+
+func TestE2ECountersignWithOneReject(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "purchase", "name": "Purchase", "form": [{"name": "amount", "type": "number", "required": true}],
+	  "nodes": [{"id": "start", "type": "start", "next": "board"},
+		{"id": "board", "type": "approval", "next": "end", "approval": {"mode": "all", "comment_required_on_reject": true,
+			"approvers": [{"type": "people", "people": ["erin", "frank", "dave"]}]}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{"amount": 900})
+	if got := openAssignees(e.get(id)); len(got) != 3 {
+		t.Fatalf("countersign opens %v, want 3 tasks at once", got)
+	}
+	e.mustAct(id, map[string]any{"action": "approve", "actor": "erin"})
+	// A reject without the required comment is refused before anything happens.
+	p := assertProblem(t, e.act(id, map[string]any{"action": "reject", "actor": "frank"}), 422)
+	if !strings.Contains(p["detail"].(string), "comment") {
+		t.Fatalf("detail = %v", p["detail"])
+	}
+	v := e.mustAct(id, map[string]any{"action": "reject", "actor": "frank", "comment": "over budget"})
+	if v["status"] != "rejected" || len(v["open_tasks"].([]any)) != 0 {
+		t.Fatalf("after one reject: %v open %v", v["status"], v["open_tasks"])
+	}
+	e.eventsOf(id, "approval.task.approved", "approval.task.rejected", "approval.instance.rejected")
+	// dave's task is gone from his inbox.
+	if items := e.do("GET", "/api/v1/tasks?assignee=dave", e.key, nil).json(t)["items"].([]any); len(items) != 0 {
+		t.Fatalf("dave's inbox: %v", items)
+	}
+}
+
+func TestE2EOrSignRace(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "or", "name": "Or-sign", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "fin"},
+		{"id": "fin", "type": "approval", "next": "end", "approval": {"mode": "any", "approvers": [{"type": "role", "role": "finance"}]}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{})
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i, who := range []string{"erin", "frank"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = e.act(id, map[string]any{"action": "approve", "actor": who}).status
+		}()
+	}
+	wg.Wait()
+	if !((statuses[0] == 200 && statuses[1] == 409) || (statuses[0] == 409 && statuses[1] == 200)) {
+		t.Fatalf("race outcomes %v, want one 200 and one 409", statuses)
+	}
+	types := e.eventsOf(id, "approval.instance.approved")
+	if count(types, "approval.task.approved") != 1 || count(types, "approval.instance.approved") != 1 {
+		t.Fatalf("race produced %v", types)
+	}
+	if v := e.get(id); v["status"] != "approved" {
+		t.Fatalf("status = %v", v["status"])
+	}
+}
+
+func TestE2EVoteAt60Percent(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "vote", "name": "Vote", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "committee"},
+		{"id": "committee", "type": "approval", "next": "end", "approval": {"mode": "vote", "pass_ratio": 0.6,
+			"approvers": [{"type": "people", "people": ["hr1", "hr2", "carol", "erin", "frank"]}]}},
+		{"id": "end", "type": "end"}]}`)
+	pass := e.submit(tmpl, "alice", map[string]any{})
+	e.mustAct(pass, map[string]any{"action": "approve", "actor": "hr1"})
+	e.mustAct(pass, map[string]any{"action": "approve", "actor": "hr2"})
+	e.mustAct(pass, map[string]any{"action": "reject", "actor": "carol", "comment": "no"})
+	if v := e.get(pass); v["status"] != "running" {
+		t.Fatalf("2 of 5 approvals already decided: %v", v["status"])
+	}
+	if v := e.mustAct(pass, map[string]any{"action": "approve", "actor": "erin"}); v["status"] != "approved" {
+		t.Fatalf("3 of 5 (60%%) approvals: %v", v["status"])
+	}
+	fail := e.submit(tmpl, "bob", map[string]any{})
+	e.mustAct(fail, map[string]any{"action": "reject", "actor": "hr1", "comment": "no"})
+	if v := e.mustAct(fail, map[string]any{"action": "reject", "actor": "hr2", "comment": "no"}); v["status"] != "running" {
+		t.Fatalf("60%% still reachable after 2 rejects: %v", v["status"])
+	}
+	if v := e.mustAct(fail, map[string]any{"action": "reject", "actor": "carol", "comment": "no"}); v["status"] != "rejected" {
+		t.Fatalf("after 3 of 5 rejects 60%% is unreachable: %v", v["status"])
+	}
+}
+
+func TestE2EParallelBranchesJoin(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "par", "name": "Parallel", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "split"},
+		{"id": "split", "type": "parallel", "join": "join", "branches": [{"next": "finance"}, {"next": "hr"}]},
+		{"id": "finance", "type": "approval", "next": "join", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["dave"]}]}},
+		{"id": "hr", "type": "approval", "next": "join", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["hr1"]}]}},
+		{"id": "join", "type": "join", "next": "final"},
+		{"id": "final", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["ceo"]}]}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{})
+	if got := openAssignees(e.get(id)); len(got) != 2 {
+		t.Fatalf("both branches should be open: %v", got)
+	}
+	v := e.mustAct(id, map[string]any{"action": "approve", "actor": "dave"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "hr1" {
+		t.Fatalf("join must wait for hr: %v", got)
+	}
+	v = e.mustAct(id, map[string]any{"action": "approve", "actor": "hr1"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "ceo" {
+		t.Fatalf("after the join: %v", got)
+	}
+	if v := e.mustAct(id, map[string]any{"action": "approve", "actor": "ceo"}); v["status"] != "approved" {
+		t.Fatalf("status = %v", v["status"])
+	}
+}
+
+const opsTemplate = `{"id": "ops", "name": "Operations", "form": [{"name": "days", "type": "number", "required": true}],
+  "nodes": [{"id": "start", "type": "start", "next": "n1"},
+	{"id": "n1", "type": "approval", "next": "n2", "approval": {"mode": "single", "approvers": [{"type": "manager", "level": 1}],
+		"allow": ["transfer", "delegate", "add_signer"], "on_reject": "to_initiator"}},
+	{"id": "n2", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["cto"]}],
+		"allow": ["transfer", "delegate", "add_signer"], "on_reject": "terminate", "reject_options": ["to_previous"]}},
+	{"id": "end", "type": "end"}]}`
+
+func TestE2ETransferAndDelegate(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	v := e.mustAct(id, map[string]any{"action": "transfer", "actor": "mgr", "to": "carol", "comment": "carol covers"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "carol" {
+		t.Fatalf("after transfer: %v", got)
+	}
+	// mgr no longer holds it (409: the task went to someone else); zed never did (403).
+	assertProblem(t, e.act(id, map[string]any{"action": "approve", "actor": "mgr"}), 409)
+	assertProblem(t, e.act(id, map[string]any{"action": "approve", "actor": "zed"}), 403)
+	e.mustAct(id, map[string]any{"action": "approve", "actor": "carol"})
+	// Delegate: zed gives an opinion, the task returns to cto, who decides.
+	v = e.mustAct(id, map[string]any{"action": "delegate", "actor": "cto", "to": "zed"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "zed" {
+		t.Fatalf("after delegate: %v", got)
+	}
+	v = e.mustAct(id, map[string]any{"action": "approve", "actor": "zed", "comment": "looks fine"})
+	if got := openAssignees(v); v["status"] != "running" || len(got) != 1 || got[0] != "cto" {
+		t.Fatalf("delegate's approval must return the task to cto: %v %v", v["status"], got)
+	}
+	if v := e.mustAct(id, map[string]any{"action": "approve", "actor": "cto"}); v["status"] != "approved" {
+		t.Fatalf("status = %v", v["status"])
+	}
+	e.eventsOf(id, "approval.task.transferred", "approval.task.delegated", "approval.instance.approved")
+}
+
+func TestE2EAddSignerBeforeAndAfter(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	v := e.mustAct(id, map[string]any{"action": "add_signer", "actor": "mgr", "signers": []string{"erin"}, "position": "before"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "erin" {
+		t.Fatalf("before-signer first: %v", got)
+	}
+	v = e.mustAct(id, map[string]any{"action": "approve", "actor": "erin"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "mgr" {
+		t.Fatalf("task returns to mgr after the before-signer: %v", got)
+	}
+	// After-signing approves mgr's part now and hands the slot to frank next.
+	v = e.mustAct(id, map[string]any{"action": "add_signer", "actor": "mgr", "signers": []string{"frank"}, "position": "after"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "frank" {
+		t.Fatalf("after-signer follows mgr: %v", got)
+	}
+	v = e.mustAct(id, map[string]any{"action": "approve", "actor": "frank"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "cto" {
+		t.Fatalf("n2 after the signers: %v", got)
+	}
+}
+
+func TestE2EWithdrawAndRejectToPreviousThenResubmit(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	// The initiator withdraws a running approval.
+	w := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	if v := e.mustAct(w, map[string]any{"action": "withdraw", "actor": "alice"}); v["status"] != "withdrawn" {
+		t.Fatalf("withdraw: %v", v["status"])
+	}
+	e.eventsOf(w, "approval.instance.withdrawn")
+	// An approver takes back their decision while the next node has not acted.
+	tb := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	e.mustAct(tb, map[string]any{"action": "approve", "actor": "mgr"})
+	v := e.mustAct(tb, map[string]any{"action": "withdraw", "actor": "mgr"})
+	if got := openAssignees(v); len(got) != 1 || got[0] != "mgr" {
+		t.Fatalf("take back: %v", got)
+	}
+
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	e.mustAct(id, map[string]any{"action": "approve", "actor": "mgr"})
+	v = e.mustAct(id, map[string]any{"action": "reject", "actor": "cto", "reject_to": "to_previous", "comment": "ask the manager again"})
+	if got := openAssignees(v); v["status"] != "running" || len(got) != 1 || got[0] != "mgr" {
+		t.Fatalf("reject to previous: %v %v", v["status"], got)
+	}
+	v = e.mustAct(id, map[string]any{"action": "reject", "actor": "mgr", "comment": "fix the days"})
+	if v["status"] != "returned" {
+		t.Fatalf("reject to initiator: %v", v["status"])
+	}
+	v = e.mustAct(id, map[string]any{"action": "resubmit", "actor": "alice", "form": map[string]any{"days": 2}})
+	if v["status"] != "running" || v["form"].(map[string]any)["days"].(float64) != 2 || v["round"].(float64) != 2 {
+		t.Fatalf("resubmit: %v form %v round %v", v["status"], v["form"], v["round"])
+	}
+	e.mustAct(id, map[string]any{"action": "approve", "actor": "mgr"})
+	if v := e.mustAct(id, map[string]any{"action": "approve", "actor": "cto"}); v["status"] != "approved" {
+		t.Fatalf("status = %v", v["status"])
+	}
+}
+
+func TestE2ETimeoutAutoApprove(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "auto", "name": "Auto", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "n1"},
+		{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["mgr"]}],
+			"timeout": {"after": "1s", "action": "auto_approve"}}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{})
+	created := e.publishedOf(id, "approval.task.created")
+	if len(created) == 0 {
+		e.eventsOf(id, "approval.task.created")
+		created = e.publishedOf(id, "approval.task.created")
+	}
+	var d struct {
+		Data struct {
+			DueAt time.Time `json:"due_at"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(created[0].Data, &d)
+	due := d.Data.DueAt
+	if due.IsZero() {
+		t.Fatalf("task.created carries no due_at: %s", created[0].Data)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for e.get(id)["status"] != "approved" {
+		if time.Now().After(deadline) {
+			t.Fatal("the timeout never fired")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if late := time.Since(due); late > time.Second {
+		t.Errorf("timeout fired %s after its due time, want within 1 s", late)
+	}
+	e.eventsOf(id, "approval.task.timed_out", "approval.instance.approved")
+}
+
+func TestE2EEscalationAfterRestart(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "esc", "name": "Escalate", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "n1"},
+		{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "manager", "level": 1}],
+			"timeout": {"after": "2s", "action": "escalate"}}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{})
+	// Every worker-side process goes away before the timer is due...
+	e.stopWorkers()
+	time.Sleep(2500 * time.Millisecond)
+	if got := openAssignees(e.get(id)); len(got) != 1 || got[0] != "mgr" {
+		t.Fatalf("nothing may fire while no process runs: %v", got)
+	}
+	// ...and a new one picks the timer up from Postgres.
+	e.startWorkers()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := openAssignees(e.get(id))
+		if len(got) == 1 && got[0] == "cto" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("escalation to mgr's manager did not happen: %v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	types := e.eventsOf(id, "approval.task.timed_out")
+	if count(types, "approval.task.timed_out") != 1 {
+		t.Fatalf("the timer fired %d times: %v", count(types, "approval.task.timed_out"), types)
+	}
+}
+
+func TestE2EUrgeAndCC(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "cc", "name": "CC", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "notify"},
+		{"id": "notify", "type": "cc", "next": "n1", "cc": {"recipients": [{"type": "role", "role": "hr"}]}},
+		{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["mgr"]}]}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{})
+	types := e.eventsOf(id, "approval.cc.sent")
+	if count(types, "approval.cc.sent") != 3 {
+		t.Fatalf("cc to the three hr people: %v", types)
+	}
+	items := e.do("GET", "/api/v1/cc?person=hr1", e.key, nil).json(t)["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["instance_id"] != id {
+		t.Fatalf("hr1's copies: %v", items)
+	}
+	e.mustAct(id, map[string]any{"action": "urge", "actor": "alice"})
+	e.eventsOf(id, "approval.task.urged")
+	res := e.act(id, map[string]any{"action": "urge", "actor": "alice"})
+	assertProblem(t, res, 429)
+	if res.header.Get("Retry-After") == "" {
+		t.Fatal("429 urge without Retry-After")
+	}
+}
+
+func TestE2EBadInput(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+
+	p := assertProblem(t, e.act(id, map[string]any{"action": "approve-all", "actor": "mgr"}), 422)
+	if p["errors"].([]any)[0].(map[string]any)["field"] != "action" {
+		t.Fatalf("unknown action: %v", p)
+	}
+	assertProblem(t, e.act(id, map[string]any{"action": "approve", "actor": "bob"}), 403)
+	e.mustAct(id, map[string]any{"action": "cancel", "actor": "root", "comment": "duplicate request"})
+	assertProblem(t, e.act(id, map[string]any{"action": "approve", "actor": "mgr"}), 409)
+	assertProblem(t, e.do("POST", "/api/v1/approvals/00000000-0000-0000-0000-000000000001/actions", e.key, map[string]any{"action": "approve", "actor": "mgr"}), 404)
+
+	// Form failing the schema: every bad field named.
+	p = assertProblem(t, e.do("POST", "/api/v1/approvals", e.key, map[string]any{"template_id": tmpl, "initiator": "alice",
+		"form": map[string]any{"days": "three", "colour": "red"}}), 422)
+	fields := map[string]bool{}
+	for _, fe := range p["errors"].([]any) {
+		fields[fe.(map[string]any)["field"].(string)] = true
+	}
+	if !fields["form.days"] || !fields["form.colour"] {
+		t.Fatalf("form errors: %v", p["errors"])
+	}
+	assertProblem(t, e.do("POST", "/api/v1/approvals", e.key, map[string]any{"template_id": "nope", "initiator": "alice", "form": map[string]any{}}), 422)
+
+	// An invalid graph: every problem with its node id.
+	p = assertProblem(t, e.do("POST", "/api/v1/approval-templates", e.key, `{"name": "broken", "form": [{"name": "days", "type": "number"}],
+	  "nodes": [{"id": "start", "type": "start", "next": "c"},
+		{"id": "c", "type": "condition", "branches": [{"when": {"field": "missing", "op": "gt", "value": 1}, "next": "end"}]},
+		{"id": "lost", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": []}},
+		{"id": "end", "type": "end"}]}`), 422)
+	var text []string
+	for _, fe := range p["errors"].([]any) {
+		text = append(text, fe.(map[string]any)["field"].(string)+": "+fe.(map[string]any)["reason"].(string))
+	}
+	joined := strings.Join(text, "\n")
+	for _, want := range []string{"nodes[c]", "nodes[lost]"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("graph problems do not name %s:\n%s", want, joined)
+		}
+	}
+	// The directory refuses to delete someone holding an open task.
+	other := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	_ = other
+	assertProblem(t, e.do("DELETE", "/api/v1/people/mgr", e.key, nil), 409)
+}
+
+func TestE2ETemplateVersions(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	v2 := strings.Replace(opsTemplate, `"name": "Operations"`, `"name": "Operations v2"`, 1)
+	res := e.do("PUT", "/api/v1/approval-templates/ops", e.key, v2)
+	if res.status != 200 || res.json(t)["version"].(float64) != 2 {
+		t.Fatalf("update: %d %s", res.status, res.body)
+	}
+	if v := e.get(id); v["template_version"].(float64) != 1 {
+		t.Fatalf("running instance moved to version %v", v["template_version"])
+	}
+	newer := e.submit(tmpl, "bob", map[string]any{"days": 1})
+	if v := e.get(newer); v["template_version"].(float64) != 2 {
+		t.Fatalf("new instance on version %v, want 2", v["template_version"])
+	}
+	if got := e.do("GET", "/api/v1/approval-templates/ops?version=1", e.key, nil).json(t)["name"]; got != "Operations" {
+		t.Fatalf("version 1 name = %v", got)
+	}
+	vs := e.do("GET", "/api/v1/approval-templates/ops/versions", e.key, nil).json(t)["items"].([]any)
+	if len(vs) != 2 {
+		t.Fatalf("versions: %v", vs)
+	}
+	assertProblem(t, e.do("DELETE", "/api/v1/approval-templates/ops", e.key, nil), 409)
+	for _, inst := range []string{id, newer} {
+		e.mustAct(inst, map[string]any{"action": "cancel", "actor": "root"})
+	}
+	if r := e.do("DELETE", "/api/v1/approval-templates/ops", e.key, nil); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	assertProblem(t, e.do("GET", "/api/v1/approval-templates/ops", e.key, nil), 404)
+	list := e.do("GET", "/api/v1/approvals?template_id=ops&status=cancelled", e.key, nil).json(t)["items"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("list filter: %v", list)
+	}
+}
+
