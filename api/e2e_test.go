@@ -670,4 +670,3 @@ func TestE2ETemplateVersions(t *testing.T) {
 		t.Fatalf("list filter: %v", list)
 	}
 }
-
