@@ -45,7 +45,11 @@ func ValidateForm(t *Template, form map[string]any) []FieldError {
 	}
 	slices.Sort(unknown)
 	for _, name := range unknown {
-		errs = append(errs, FieldError{name, "unknown field"})
+		reason := "unknown field"
+		if name == "" {
+			reason = "empty field name"
+		}
+		errs = append(errs, FieldError{name, reason})
 	}
 	if len(errs) > 0 {
 		return errs

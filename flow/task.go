@@ -179,6 +179,9 @@ func (a *applier) checkNewAssignee(tk *Task, person, field string) error {
 	if a.holdsPending(tk.Run, person) {
 		return refuse(ErrInvalid, "%s: %s already holds a task at node %s", field, person, tk.Node)
 	}
+	if r := a.st.run(tk.Node); r != nil && slices.Contains(r.Queue, person) {
+		return refuse(ErrInvalid, "%s: %s is already queued to approve at node %s", field, person, tk.Node)
+	}
 	return nil
 }
 
