@@ -144,8 +144,16 @@ var submitChecks []func(s *Server, r *http.Request, org string, t *flow.Template
 
 // publishApprovalCommand publishes the command and answers 202, or with
 // Prefer: wait the outcome (okStatus and the instance, or the refusal).
+// auditInfo describes the request for an audit row written by a worker.
+func (s *Server) auditInfo(r *http.Request) *approval.AuditInfo {
+	info := requestInfoFrom(r.Context())
+	return &approval.AuditInfo{Actor: info.Actor, RequestID: info.RequestID, IP: clientIP(r), UserAgent: truncateString(r.UserAgent(), 512)}
+}
+
 func (s *Server) publishApprovalCommand(w http.ResponseWriter, r *http.Request, typ, instanceID string, data approval.CommandData, okStatus int, action string) {
 	org := principalFrom(r).OrgID
+	// The worker writes the audit row with the effect, in one transaction.
+	data.Audit = s.auditInfo(r)
 	env, err := events.New(org, "shiftflow/api", typ, "approvals/"+instanceID, data)
 	if err != nil {
 		s.internalError(w, r, err)
@@ -162,10 +170,6 @@ func (s *Server) publishApprovalCommand(w http.ResponseWriter, r *http.Request, 
 		s.log(r).Error("publish failed", "error", err)
 		w.Header().Set("Retry-After", "2")
 		problem(w, r, http.StatusServiceUnavailable, "the command could not be queued (messaging unavailable); nothing was accepted, retry")
-		return
-	}
-	if err := s.audit(r, org, action, "approval", instanceID, map[string]any{"command_id": env.ID, "action": data.Action, "actor": data.Actor}); err != nil {
-		s.internalError(w, r, err)
 		return
 	}
 	loc := "/api/v1/approvals/" + instanceID
@@ -254,10 +258,12 @@ func (s *Server) checkAction(w http.ResponseWriter, r *http.Request, instanceID 
 		return data, false
 	}
 	dir := &approval.Directory{Ctx: r.Context(), Q: q, Org: org}
-	admin, err := dir.IsAdmin(req.Actor)
-	if err != nil {
-		s.internalError(w, r, err)
-		return data, false
+	admin := false
+	if approval.AdminMatters(req.Action) {
+		if admin, err = dir.IsAdmin(req.Actor); err != nil {
+			s.internalError(w, r, err)
+			return data, false
+		}
 	}
 	cmd := flow.Command{Action: req.Action, Actor: req.Actor, At: time.Now().UTC(), Admin: admin, InstanceID: instanceID, Org: org,
 		Form: req.Form, Chosen: req.Chosen, TaskID: req.TaskID, Comment: req.Comment, Attachments: req.Attachments,
@@ -361,6 +367,7 @@ func (s *Server) runBatch(w http.ResponseWriter, r *http.Request, items []batchI
 			results = append(results, res)
 			continue
 		}
+		data.Audit = s.auditInfo(r)
 		env, err := events.New(org, "shiftflow/api", approval.TypeAct, "approvals/"+it.InstanceID, data)
 		if err == nil {
 			env.Actor = data.Actor
@@ -372,10 +379,6 @@ func (s *Server) runBatch(w http.ResponseWriter, r *http.Request, items []batchI
 			res.Status, res.CommandID = http.StatusAccepted, env.ID
 		}
 		results = append(results, res)
-	}
-	if err := s.audit(r, org, requestInfoFrom(r.Context()).Action, "approval", "*", map[string]any{"results": results}); err != nil {
-		s.internalError(w, r, err)
-		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }

@@ -273,6 +273,15 @@ func TestE2ELeaveManagerChainWithCondition(t *testing.T) {
 	if n := len(res.json(t)["items"].([]any)); n != 2 {
 		t.Fatalf("mgr has %d approved tasks, want 2: %s", n, res.body)
 	}
+	// Each command's audit row commits with its effect, naming the request.
+	audit := e.do("POST", "/api/v1/approvals/"+short+"/actions", e.key, map[string]any{"action": "comment", "actor": "bob", "comment": "thanks"}, "X-Request-ID", "audit-e2e-1", "Prefer", "wait=10")
+	if audit.status != 200 {
+		t.Fatalf("comment: %d %s", audit.status, audit.body)
+	}
+	var auditRows int
+	if err := e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM audit_logs WHERE action = 'approvals.comment' AND request_id = 'audit-e2e-1' AND resource_id = $1 AND actor LIKE 'key:%'`, short).Scan(&auditRows); err != nil || auditRows != 1 {
+		t.Fatalf("audit rows for the comment = %d (%v), want 1", auditRows, err)
+	}
 	// History lists every action with actor and time.
 	hist := e.do("GET", "/api/v1/approvals/"+long+"/history", e.key, nil).json(t)["items"].([]any)
 	var approvals int
@@ -668,5 +677,51 @@ func TestE2ETemplateVersions(t *testing.T) {
 	list := e.do("GET", "/api/v1/approvals?template_id=ops&status=cancelled", e.key, nil).json(t)["items"].([]any)
 	if len(list) != 2 {
 		t.Fatalf("list filter: %v", list)
+	}
+}
+
+// Concurrent decisions on one instance: every one is applied (optimistic
+// lock retried), none lost, and the instance ends approved exactly once.
+func TestE2EConcurrentDecisionsLoseNothing(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "all5", "name": "Countersign of five", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "board"},
+		{"id": "board", "type": "approval", "next": "end", "approval": {"mode": "all",
+			"approvers": [{"type": "people", "people": ["hr1", "hr2", "carol", "erin", "frank"]}]}},
+		{"id": "end", "type": "end"}]}`)
+	for round := 0; round < 3; round++ {
+		id := e.submit(tmpl, "alice", map[string]any{})
+		var wg sync.WaitGroup
+		statuses := make([]int, 5)
+		for i, who := range []string{"hr1", "hr2", "carol", "erin", "frank"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				statuses[i] = e.act(id, map[string]any{"action": "approve", "actor": who, "comment": "yes"}).status
+			}()
+		}
+		wg.Wait()
+		for i, st := range statuses {
+			if st != 200 {
+				t.Fatalf("round %d: approval %d answered %d", round, i, st)
+			}
+		}
+		v := e.get(id)
+		if v["status"] != "approved" {
+			t.Fatalf("round %d: status %v after five concurrent approvals", round, v["status"])
+		}
+		approved := 0
+		for _, tk := range v["tasks"].([]any) {
+			if tk.(map[string]any)["state"] == "approved" {
+				approved++
+			}
+		}
+		if approved != 5 {
+			t.Fatalf("round %d: %d tasks approved, want 5 (lost update)", round, approved)
+		}
+		types := e.eventsOf(id, "approval.instance.approved")
+		if count(types, "approval.task.approved") != 5 || count(types, "approval.instance.approved") != 1 {
+			t.Fatalf("round %d: events %v", round, types)
+		}
 	}
 }

@@ -41,11 +41,12 @@ ON CONFLICT (id) DO NOTHING;
 -- name: GetInstance :one
 SELECT * FROM approval_instances WHERE org_id = $1 AND id = $2;
 
--- name: UpdateInstance :execrows
--- Optimistic lock: zero rows means another command changed the instance first.
+-- name: UpdateInstance :many
+-- Optimistic lock: no row back means another command changed the instance first.
 UPDATE approval_instances
 SET status = $3, state = $4, version = $5, updated_at = $6, finished_at = $7
-WHERE org_id = $1 AND id = $2 AND version = sqlc.arg('old_version');
+WHERE org_id = $1 AND id = $2 AND version = sqlc.arg('old_version')
+RETURNING version;
 
 -- name: ListInstances :many
 SELECT id, org_id, template_id, template_version, initiator, status, version, created_at, updated_at, finished_at
@@ -60,17 +61,19 @@ WHERE org_id = sqlc.arg('org_id')
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg('max_rows');
 
--- name: DeleteInstanceTasks :exec
-DELETE FROM approval_tasks WHERE instance_id = $1;
-
--- name: InsertInstanceTasks :exec
+-- name: UpsertInstanceTasks :exec
+-- Tasks are never removed from an instance, only change state: upserting the
+-- changed ones keeps the projection whole.
 INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)
 SELECT sqlc.arg('instance_id')::uuid, sqlc.arg('org_id')::text,
        unnest(sqlc.arg('task_ids')::text[]), unnest(sqlc.arg('nodes')::text[]), unnest(sqlc.arg('assignees')::text[]),
        unnest(sqlc.arg('states')::text[]), unnest(sqlc.arg('origins')::text[]),
        unnest(sqlc.arg('created')::timestamptz[]),
        -- the zero time stands for "not decided" (Go has no null in []time.Time)
-       nullif(unnest(sqlc.arg('decided')::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz);
+       nullif(unnest(sqlc.arg('decided')::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+ON CONFLICT (instance_id, task_id) DO UPDATE
+SET node = excluded.node, assignee = excluded.assignee, state = excluded.state, origin = excluded.origin,
+    decided_at = excluded.decided_at;
 
 -- name: InsertInstanceCCs :exec
 INSERT INTO approval_ccs (instance_id, org_id, person, node, round, sent_at)

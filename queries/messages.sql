@@ -3,6 +3,11 @@
 INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2)
 ON CONFLICT DO NOTHING;
 
+-- name: InsertProcessedMessage :exec
+-- Plain insert: a duplicate fails with a unique violation on
+-- processed_messages_pkey, which the worker reads as "already applied".
+INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2);
+
 -- name: IsMessageProcessed :one
 SELECT EXISTS (SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2);
 

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 
+	"github.com/shiftflow/shiftflow/db"
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
 )
@@ -36,11 +37,21 @@ type Message struct {
 // Envelope decodes the CloudEvents envelope of the message.
 func (m *Message) Envelope() (events.Envelope, error) { return events.Decode(m.Data) }
 
-// Tx is the handler's transaction.
+// Tx is the handler's transaction. Q sends each statement when called (with
+// anything queued before it); D only queues writes whose result is not
+// needed, and they go out with the next Q statement or at commit, saving a
+// round trip each. Both keep one order.
 type Tx struct {
 	pgx.Tx
 	Q       *dbsqlc.Queries
+	D       *dbsqlc.Queries
+	pipe    *db.Pipeline
 	emitted []events.Envelope
+}
+
+func newTx(tx pgx.Tx) *Tx {
+	p := db.NewPipeline(tx)
+	return &Tx{Tx: tx, Q: dbsqlc.New(p.Immediate()), D: dbsqlc.New(p.Deferred()), pipe: p}
 }
 
 // Emit writes an event into the outbox in this transaction; the relay
@@ -52,7 +63,7 @@ func (t *Tx) Emit(ctx context.Context, e events.Envelope) error {
 	if _, err := uuid.Parse(e.ID); err != nil {
 		return Permanent(fmt.Errorf("emit %s: event id must be a UUID: %w", e.Type, err))
 	}
-	if err := events.Store(ctx, t.Q, e); err != nil {
+	if err := events.Store(ctx, t.D, e); err != nil {
 		return err
 	}
 	t.emitted = append(t.emitted, e)

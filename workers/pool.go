@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -291,6 +292,13 @@ func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
 
 var errDuplicate = errors.New("duplicate message")
 
+// isProcessedConflict reports whether err is the processed_messages unique
+// violation: the message's effects were committed by another delivery.
+func isProcessedConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "processed_messages_pkey"
+}
+
 // keepAlive sends InProgress while a handler runs so slow work is not
 // redelivered to another worker.
 func (p *Pool) keepAlive(raw jetstream.Msg) func() {
@@ -343,25 +351,31 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	wtx := &Tx{Tx: tx, Q: dbsqlc.New(tx)}
-	// The processed row goes first: a concurrent delivery of the same message
-	// blocks on it and then sees the conflict instead of applying twice.
-	n, err := wtx.Q.MarkMessageProcessed(ctx, dbsqlc.MarkMessageProcessedParams{Consumer: m.Consumer, MessageID: m.ID})
-	if err != nil {
+	wtx := newTx(tx)
+	// The processed row goes first (queued, sent with the handler's first
+	// statement): a concurrent delivery of the same message blocks on it and
+	// then fails with a unique violation instead of applying twice.
+	if err := wtx.D.InsertProcessedMessage(ctx, dbsqlc.InsertProcessedMessageParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
 		return err
-	}
-	if n == 0 {
-		return errDuplicate
 	}
 	if commit != nil {
 		if err := commit(ctx, wtx); err != nil {
+			if isProcessedConflict(err) {
+				return errDuplicate
+			}
 			return err
 		}
 	}
 	if m.Delivery > 1 {
-		if err := wtx.Q.ClearMessageFailures(ctx, dbsqlc.ClearMessageFailuresParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
+		if err := wtx.D.ClearMessageFailures(ctx, dbsqlc.ClearMessageFailuresParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
 			return err
 		}
+	}
+	if err := wtx.pipe.Flush(ctx); err != nil {
+		if isProcessedConflict(err) {
+			return errDuplicate
+		}
+		return err
 	}
 	if p.beforeCommit != nil {
 		if err := p.beforeCommit(m); err != nil {

@@ -63,7 +63,7 @@ func runDev(ctx context.Context, args []string) int {
 	if a == nil {
 		return code
 	}
-	applied, err := db.MigrateUp(ctx, a.db)
+	applied, err := migrateUp(ctx, a)
 	a.close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "shiftflow dev: migrate:", err)
@@ -112,3 +112,5 @@ func bootstrapToken(path string) (string, error) {
 	}
 	return token, nil
 }
+
+func migrateUp(ctx context.Context, a *app) ([]int64, error) { return db.MigrateUp(ctx, a.db) }

@@ -74,15 +74,6 @@ func (q *Queries) CountRunningInstancesOfTemplate(ctx context.Context, arg Count
 	return count, err
 }
 
-const deleteInstanceTasks = `-- name: DeleteInstanceTasks :exec
-DELETE FROM approval_tasks WHERE instance_id = $1
-`
-
-func (q *Queries) DeleteInstanceTasks(ctx context.Context, instanceID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, deleteInstanceTasks, instanceID)
-	return err
-}
-
 const deleteTemplate = `-- name: DeleteTemplate :execrows
 UPDATE approval_templates SET deleted_at = now() WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL
 `
@@ -230,43 +221,6 @@ func (q *Queries) InsertInstanceCCs(ctx context.Context, arg InsertInstanceCCsPa
 		arg.Nodes,
 		arg.Rounds,
 		arg.Sent,
-	)
-	return err
-}
-
-const insertInstanceTasks = `-- name: InsertInstanceTasks :exec
-INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)
-SELECT $1::uuid, $2::text,
-       unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
-       unnest($6::text[]), unnest($7::text[]),
-       unnest($8::timestamptz[]),
-       -- the zero time stands for "not decided" (Go has no null in []time.Time)
-       nullif(unnest($9::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
-`
-
-type InsertInstanceTasksParams struct {
-	InstanceID uuid.UUID   `json:"instance_id"`
-	OrgID      string      `json:"org_id"`
-	TaskIds    []string    `json:"task_ids"`
-	Nodes      []string    `json:"nodes"`
-	Assignees  []string    `json:"assignees"`
-	States     []string    `json:"states"`
-	Origins    []string    `json:"origins"`
-	Created    []time.Time `json:"created"`
-	Decided    []time.Time `json:"decided"`
-}
-
-func (q *Queries) InsertInstanceTasks(ctx context.Context, arg InsertInstanceTasksParams) error {
-	_, err := q.db.Exec(ctx, insertInstanceTasks,
-		arg.InstanceID,
-		arg.OrgID,
-		arg.TaskIds,
-		arg.Nodes,
-		arg.Assignees,
-		arg.States,
-		arg.Origins,
-		arg.Created,
-		arg.Decided,
 	)
 	return err
 }
@@ -716,10 +670,11 @@ func (q *Queries) NextTimerDue(ctx context.Context) (time.Time, error) {
 	return column_1, err
 }
 
-const updateInstance = `-- name: UpdateInstance :execrows
+const updateInstance = `-- name: UpdateInstance :many
 UPDATE approval_instances
 SET status = $3, state = $4, version = $5, updated_at = $6, finished_at = $7
 WHERE org_id = $1 AND id = $2 AND version = $8
+RETURNING version
 `
 
 type UpdateInstanceParams struct {
@@ -733,9 +688,9 @@ type UpdateInstanceParams struct {
 	OldVersion int32           `json:"old_version"`
 }
 
-// Optimistic lock: zero rows means another command changed the instance first.
-func (q *Queries) UpdateInstance(ctx context.Context, arg UpdateInstanceParams) (int64, error) {
-	result, err := q.db.Exec(ctx, updateInstance,
+// Optimistic lock: no row back means another command changed the instance first.
+func (q *Queries) UpdateInstance(ctx context.Context, arg UpdateInstanceParams) ([]int32, error) {
+	rows, err := q.db.Query(ctx, updateInstance,
 		arg.OrgID,
 		arg.ID,
 		arg.Status,
@@ -746,7 +701,61 @@ func (q *Queries) UpdateInstance(ctx context.Context, arg UpdateInstanceParams) 
 		arg.OldVersion,
 	)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	items := []int32{}
+	for rows.Next() {
+		var version int32
+		if err := rows.Scan(&version); err != nil {
+			return nil, err
+		}
+		items = append(items, version)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const upsertInstanceTasks = `-- name: UpsertInstanceTasks :exec
+INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)
+SELECT $1::uuid, $2::text,
+       unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
+       unnest($6::text[]), unnest($7::text[]),
+       unnest($8::timestamptz[]),
+       -- the zero time stands for "not decided" (Go has no null in []time.Time)
+       nullif(unnest($9::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+ON CONFLICT (instance_id, task_id) DO UPDATE
+SET node = excluded.node, assignee = excluded.assignee, state = excluded.state, origin = excluded.origin,
+    decided_at = excluded.decided_at
+`
+
+type UpsertInstanceTasksParams struct {
+	InstanceID uuid.UUID   `json:"instance_id"`
+	OrgID      string      `json:"org_id"`
+	TaskIds    []string    `json:"task_ids"`
+	Nodes      []string    `json:"nodes"`
+	Assignees  []string    `json:"assignees"`
+	States     []string    `json:"states"`
+	Origins    []string    `json:"origins"`
+	Created    []time.Time `json:"created"`
+	Decided    []time.Time `json:"decided"`
+}
+
+// Tasks are never removed from an instance, only change state: upserting the
+// changed ones keeps the projection whole.
+func (q *Queries) UpsertInstanceTasks(ctx context.Context, arg UpsertInstanceTasksParams) error {
+	_, err := q.db.Exec(ctx, upsertInstanceTasks,
+		arg.InstanceID,
+		arg.OrgID,
+		arg.TaskIds,
+		arg.Nodes,
+		arg.Assignees,
+		arg.States,
+		arg.Origins,
+		arg.Created,
+		arg.Decided,
+	)
+	return err
 }

@@ -110,6 +110,22 @@ func (q *Queries) InsertFailedEvent(ctx context.Context, arg InsertFailedEventPa
 	return result.RowsAffected(), nil
 }
 
+const insertProcessedMessage = `-- name: InsertProcessedMessage :exec
+INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2)
+`
+
+type InsertProcessedMessageParams struct {
+	Consumer  string `json:"consumer"`
+	MessageID string `json:"message_id"`
+}
+
+// Plain insert: a duplicate fails with a unique violation on
+// processed_messages_pkey, which the worker reads as "already applied".
+func (q *Queries) InsertProcessedMessage(ctx context.Context, arg InsertProcessedMessageParams) error {
+	_, err := q.db.Exec(ctx, insertProcessedMessage, arg.Consumer, arg.MessageID)
+	return err
+}
+
 const isMessageProcessed = `-- name: IsMessageProcessed :one
 SELECT EXISTS (SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2)
 `

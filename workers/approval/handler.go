@@ -113,7 +113,7 @@ func (h *Handler) apply(ctx context.Context, tx *workers.Tx, env events.Envelope
 				return err
 			}
 			cmd.Admin = false
-			if env.Type != TypeTimer {
+			if env.Type != TypeTimer && AdminMatters(cmd.Action) {
 				// Admin rights come from the directory, never from the command.
 				if cmd.Admin, err = dir.IsAdmin(cmd.Actor); err != nil {
 					return err
@@ -130,7 +130,7 @@ func (h *Handler) apply(ctx context.Context, tx *workers.Tx, env events.Envelope
 		if res.Noop {
 			return nil
 		}
-		stored, err := h.store(ctx, tx, org, id, oldVersion, st == nil, res)
+		stored, err := h.store(ctx, tx, org, id, oldVersion, st, res)
 		if err != nil {
 			return err
 		}
@@ -140,13 +140,43 @@ func (h *Handler) apply(ctx context.Context, tx *workers.Tx, env events.Envelope
 			}
 			continue // another command committed first: re-read and apply again
 		}
+		if err := h.audit(ctx, tx, env, cmd, "applied", ""); err != nil {
+			return err
+		}
 		return h.emit(ctx, tx, org, env.ID, res)
 	}
 }
 
-// store writes the new state with the optimistic lock, the projections and
-// the timers; false means the lock was lost.
-func (h *Handler) store(ctx context.Context, tx *workers.Tx, org string, id uuid.UUID, oldVersion int, created bool, res flow.Result) (bool, error) {
+// AdminMatters lists the actions an org admin may take on others' behalf;
+// only they need the directory lookup.
+func AdminMatters(a flow.Action) bool {
+	switch a {
+	case flow.ActCancel, flow.ActTransfer, flow.ActUrge, flow.ActComment:
+		return true
+	}
+	return false
+}
+
+// audit records the command in audit_logs in the transaction of its effect,
+// with the HTTP request that asked for it.
+func (h *Handler) audit(ctx context.Context, tx *workers.Tx, env events.Envelope, cmd CommandData, outcome, reason string) error {
+	if cmd.Audit == nil {
+		return nil // timers: the system acts, nobody asked
+	}
+	details, err := json.Marshal(map[string]any{"command_id": env.ID, "action": cmd.Action, "actor": cmd.Actor, "outcome": outcome, "reason": reason})
+	if err != nil {
+		return err
+	}
+	org := env.OrgID
+	return tx.D.InsertAuditLog(ctx, dbsqlc.InsertAuditLogParams{
+		OrgID: &org, Actor: cmd.Audit.Actor, Action: "approvals." + string(cmd.Action), ResourceType: "approval",
+		ResourceID: cmd.InstanceID, RequestID: cmd.Audit.RequestID, Ip: cmd.Audit.IP, UserAgent: cmd.Audit.UserAgent, Details: details,
+	})
+}
+
+// store writes the new state with the optimistic lock, the changed rows of
+// the projections and the timers; false means the lock was lost.
+func (h *Handler) store(ctx context.Context, tx *workers.Tx, org string, id uuid.UUID, oldVersion int, prev *flow.Instance, res flow.Result) (bool, error) {
 	in := res.Instance
 	state, err := json.Marshal(in)
 	if err != nil {
@@ -157,7 +187,7 @@ func (h *Handler) store(ctx context.Context, tx *workers.Tx, org string, id uuid
 		f := in.FinishedAt
 		finished = &f
 	}
-	if created {
+	if prev == nil {
 		n, err := tx.Q.InsertInstance(ctx, dbsqlc.InsertInstanceParams{
 			ID: id, OrgID: org, TemplateID: in.TemplateID, TemplateVersion: int32(in.TemplateVersion),
 			Initiator: in.Initiator, Status: string(in.Status), State: state, Version: int32(in.Version),
@@ -167,46 +197,55 @@ func (h *Handler) store(ctx context.Context, tx *workers.Tx, org string, id uuid
 			return false, err
 		}
 	} else {
-		n, err := tx.Q.UpdateInstance(ctx, dbsqlc.UpdateInstanceParams{
+		rows, err := tx.Q.UpdateInstance(ctx, dbsqlc.UpdateInstanceParams{
 			OrgID: org, ID: id, Status: string(in.Status), State: state, Version: int32(in.Version),
 			UpdatedAt: in.UpdatedAt, FinishedAt: finished, OldVersion: int32(oldVersion),
 		})
-		if err != nil || n == 0 {
-			return false, err
-		}
-		if err := tx.Q.DeleteInstanceTasks(ctx, id); err != nil {
+		if err != nil || len(rows) == 0 {
 			return false, err
 		}
 	}
-	if len(in.Tasks) > 0 {
-		p := dbsqlc.InsertInstanceTasksParams{InstanceID: id, OrgID: org}
-		for _, t := range in.Tasks {
-			p.TaskIds = append(p.TaskIds, t.ID)
-			p.Nodes = append(p.Nodes, t.Node)
-			p.Assignees = append(p.Assignees, t.Assignee)
-			p.States = append(p.States, string(t.State))
-			p.Origins = append(p.Origins, string(t.Origin))
-			p.Created = append(p.Created, t.CreatedAt)
-			p.Decided = append(p.Decided, t.DecidedAt)
+	// Only tasks that are new or changed are written.
+	before := map[string]flow.Task{}
+	var prevCCs int
+	if prev != nil {
+		for _, t := range prev.Tasks {
+			before[t.ID] = t
 		}
-		if err := tx.Q.InsertInstanceTasks(ctx, p); err != nil {
+		prevCCs = len(prev.CCs)
+	}
+	p := dbsqlc.UpsertInstanceTasksParams{InstanceID: id, OrgID: org}
+	for _, t := range in.Tasks {
+		if b, ok := before[t.ID]; ok && b.State == t.State && b.Assignee == t.Assignee && b.DecidedAt.Equal(t.DecidedAt) && b.Node == t.Node {
+			continue
+		}
+		p.TaskIds = append(p.TaskIds, t.ID)
+		p.Nodes = append(p.Nodes, t.Node)
+		p.Assignees = append(p.Assignees, t.Assignee)
+		p.States = append(p.States, string(t.State))
+		p.Origins = append(p.Origins, string(t.Origin))
+		p.Created = append(p.Created, t.CreatedAt)
+		p.Decided = append(p.Decided, t.DecidedAt)
+	}
+	if len(p.TaskIds) > 0 {
+		if err := tx.D.UpsertInstanceTasks(ctx, p); err != nil {
 			return false, err
 		}
 	}
-	if len(in.CCs) > 0 {
+	if len(in.CCs) > prevCCs {
 		p := dbsqlc.InsertInstanceCCsParams{InstanceID: id, OrgID: org}
-		for _, c := range in.CCs {
+		for _, c := range in.CCs[prevCCs:] {
 			p.People = append(p.People, c.Person)
 			p.Nodes = append(p.Nodes, c.Node)
 			p.Rounds = append(p.Rounds, int32(c.Round))
 			p.Sent = append(p.Sent, c.At)
 		}
-		if err := tx.Q.InsertInstanceCCs(ctx, p); err != nil {
+		if err := tx.D.InsertInstanceCCs(ctx, p); err != nil {
 			return false, err
 		}
 	}
 	if len(res.CancelTimers) > 0 {
-		if err := tx.Q.DeleteTimers(ctx, res.CancelTimers); err != nil {
+		if err := tx.D.DeleteTimers(ctx, res.CancelTimers); err != nil {
 			return false, err
 		}
 	}
@@ -218,7 +257,7 @@ func (h *Handler) store(ctx context.Context, tx *workers.Tx, org string, id uuid
 			p.TaskIds = append(p.TaskIds, t.TaskID)
 			p.Due = append(p.Due, t.DueAt)
 		}
-		if err := tx.Q.InsertTimers(ctx, p); err != nil {
+		if err := tx.D.InsertTimers(ctx, p); err != nil {
 			return false, err
 		}
 	}
@@ -271,5 +310,8 @@ func (h *Handler) reject(ctx context.Context, tx *workers.Tx, env events.Envelop
 		return workers.Permanent(err)
 	}
 	e.Actor = cmd.Actor
+	if err := h.audit(ctx, tx, env, cmd, "refused", data.Reason); err != nil {
+		return err
+	}
 	return tx.Emit(ctx, e)
 }

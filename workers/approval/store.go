@@ -49,6 +49,17 @@ type CommandData struct {
 	// TemplateID and TemplateVersion pin the template a submit starts on.
 	TemplateID      string `json:"template_id,omitempty"`
 	TemplateVersion int    `json:"template_version,omitempty"`
+	// Audit describes the API request that asked for the command; the worker
+	// writes the audit row in the transaction of the effect.
+	Audit *AuditInfo `json:"audit,omitempty"`
+}
+
+// AuditInfo is who asked, and from where.
+type AuditInfo struct {
+	Actor     string `json:"actor"` // the API key (or admin token)
+	RequestID string `json:"request_id"`
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent"`
 }
 
 // EventData is the data of a published approval event: the engine's event

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/internal/pglocal"
+)
+
+func init() {
+	registerBench(command{name: "approvals", summary: "approval actions end to end: HTTP in, outcome event out (throughput and latency)", run: runBenchApprovals})
+}
+
+// benchEnv starts a complete shiftflow (private Postgres, embedded NATS,
+// `all`) in this process and returns its HTTP base URL, NATS URL and admin token.
+func benchEnv(ctx context.Context, durable bool, extraEnv map[string]string) (base, natsURL, token string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "shiftflow-bench-")
+	if err != nil {
+		return "", "", "", nil, err
+	}
+	_ = os.Chmod(dir, 0o755)
+	pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "pg"), Durable: durable})
+	if err != nil {
+		return "", "", "", nil, err
+	}
+	if err := pg.CreateDatabase(ctx, "bench", ""); err != nil {
+		pg.Stop()
+		return "", "", "", nil, err
+	}
+	natsPort, _ := pglocal.FreePort()
+	httpPort, _ := pglocal.FreePort()
+	token = "bench-admin-token"
+	env := map[string]string{
+		"DATABASE_URL": pg.URL("bench"), "NATS_URL": "", "NATS_STORE_DIR": filepath.Join(dir, "nats"),
+		"NATS_EMBEDDED_PORT": strconv.Itoa(natsPort), "APP_PORT": strconv.Itoa(httpPort), "ADMIN_ADDR": "",
+		"ADMIN_TOKEN": token, "LOG_LEVEL": "error", "RATE_LIMIT_RPS": "1000000", "RATE_LIMIT_BURST": "1000000",
+		"DB_MAX_CONNS": "40",
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	for k, v := range env {
+		os.Setenv(k, v)
+	}
+	a, code := newApp(ctx, false)
+	if a == nil {
+		pg.Stop()
+		return "", "", "", nil, fmt.Errorf("setup failed (exit %d)", code)
+	}
+	if _, err := migrateUp(ctx, a); err != nil {
+		pg.Stop()
+		return "", "", "", nil, err
+	}
+	a.close()
+	runCtx, cancel := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	done := make(chan int, 1)
+	go func() { done <- serve(runCtx, true, nil, func(addr string) { ready <- addr }) }()
+	select {
+	case <-ready:
+	case c := <-done:
+		cancel()
+		pg.Stop()
+		return "", "", "", nil, fmt.Errorf("shiftflow exited %d", c)
+	}
+	stop = func() {
+		cancel()
+		<-done
+		pg.Stop()
+		os.RemoveAll(dir)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", httpPort), fmt.Sprintf("nats://127.0.0.1:%d", natsPort), token, stop, nil
+}
+
+type benchClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (c *benchClient) do(method, path string, body any, headers ...string) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, rd)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, b, err
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(sorted)-1))
+	return sorted[i]
+}
+
+func runBenchApprovals(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("bench approvals", flag.ContinueOnError)
+	n := fs.Int("n", 10000, "approve actions in the throughput phase")
+	clients := fs.Int("clients", 64, "concurrent HTTP clients in the throughput phase")
+	rate := fs.Int("rate", 1000, "actions per second in the latency phase")
+	dur := fs.Duration("duration", 10*time.Second, "length of the latency phase")
+	durable := fs.Bool("durable", true, "PostgreSQL with fsync on (off measures the software, not the disk)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) to this file")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return exitFail
+		}
+		defer pprof.StopCPUProfile()
+	}
+	base, natsURL, token, stop, err := benchEnv(ctx, *durable, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
+	defer stop()
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}
+	admin := &benchClient{base: base, token: token, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	st, body, err := admin.do("POST", "/api/v1/admin/keys", map[string]any{"name": "bench", "org": "bench", "scopes": []string{"approval", "admin"}})
+	if err != nil || st != 201 {
+		fmt.Fprintf(os.Stderr, "bench: create key: %d %s %v\n", st, body, err)
+		return exitFail
+	}
+	var key struct{ Key string }
+	_ = json.Unmarshal(body, &key)
+	c := &benchClient{base: base, token: key.Key, http: admin.http}
+	if st, body, _ := c.do("POST", "/api/v1/people:batch", map[string]any{"people": []any{
+		map[string]any{"id": "req", "name": "Requester"}, map[string]any{"id": "boss", "name": "Boss"},
+	}}); st != 200 {
+		fmt.Fprintf(os.Stderr, "bench: people: %d %s\n", st, body)
+		return exitFail
+	}
+	if st, body, _ := c.do("POST", "/api/v1/approval-templates", json.RawMessage(`{"id": "bench", "name": "Bench", "form": [{"name": "amount", "type": "number"}],
+		"nodes": [{"id": "start", "type": "start", "next": "n1"},
+		  {"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["boss"]}]}},
+		  {"id": "end", "type": "end"}]}`)); st != 201 {
+		fmt.Fprintf(os.Stderr, "bench: template: %d %s\n", st, body)
+		return exitFail
+	}
+
+	total := *n + *rate*int(dur.Seconds())
+	fmt.Fprintf(os.Stderr, "creating %d approvals...\n", total)
+	ids := make([]string, total)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= total {
+					return
+				}
+				st, body, err := c.do("POST", "/api/v1/approvals", map[string]any{"template_id": "bench", "initiator": "req", "form": map[string]any{"amount": i}}, "Prefer", "wait=30")
+				if err != nil || st != 201 {
+					failed.Add(1)
+					continue
+				}
+				var r struct{ ID string }
+				_ = json.Unmarshal(body, &r)
+				ids[i] = r.ID
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		fmt.Fprintf(os.Stderr, "bench: %d submits failed\n", failed.Load())
+		return exitFail
+	}
+
+	// Outcomes are observed the way a subscriber sees them: on NATS.
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
+	defer nc.Close()
+	var mu sync.Mutex
+	seen := map[string]time.Time{}
+	arrived := make(chan struct{}, total)
+	_, err = nc.Subscribe("evt.approval.instance.approved.>", func(m *nats.Msg) {
+		var e events.Envelope
+		if json.Unmarshal(m.Data, &e) != nil {
+			return
+		}
+		mu.Lock()
+		if _, dup := seen[e.Subject]; !dup {
+			seen[e.Subject] = time.Now()
+			arrived <- struct{}{}
+		}
+		mu.Unlock()
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
+	_ = nc.Flush()
+	approve := func(id string) error {
+		st, body, err := c.do("POST", "/api/v1/approvals/"+id+"/actions", map[string]any{"action": "approve", "actor": "boss"})
+		if err != nil {
+			return err
+		}
+		if st != 202 {
+			return fmt.Errorf("approve: %d %s", st, body)
+		}
+		return nil
+	}
+
+	// Phase 1: as fast as the clients go.
+	fmt.Fprintf(os.Stderr, "throughput: %d approvals with %d clients...\n", *n, *clients)
+	start := time.Now()
+	next.Store(0)
+	for w := 0; w < *clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= *n {
+					return
+				}
+				if err := approve(ids[i]); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	accepted := time.Since(start)
+	for i := 0; i < *n-int(failed.Load()); i++ {
+		select {
+		case <-arrived:
+		case <-time.After(60 * time.Second):
+			fmt.Fprintf(os.Stderr, "bench: only %d of %d outcomes arrived\n", i, *n)
+			return exitFail
+		}
+	}
+	elapsed := time.Since(start)
+	fmt.Printf("throughput: %d approve actions end to end in %s = %.0f actions/s (HTTP accepted at %.0f/s; %d failed)\n",
+		*n, elapsed.Round(time.Millisecond), float64(*n)/elapsed.Seconds(), float64(*n)/accepted.Seconds(), failed.Load())
+
+	// Phase 2: fixed rate, latency from send to outcome event.
+	fmt.Fprintf(os.Stderr, "latency at %d actions/s for %s...\n", *rate, *dur)
+	sent := make([]time.Time, total)
+	count := *rate * int(dur.Seconds())
+	interval := time.Second / time.Duration(*rate)
+	begin := time.Now()
+	for k := 0; k < count; k++ {
+		i := *n + k
+		if d := time.Until(begin.Add(time.Duration(k) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		sent[i] = time.Now()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := approve(ids[i]); err != nil {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.After(60 * time.Second)
+	for got := 0; got < count; {
+		select {
+		case <-arrived:
+			got++
+		case <-deadline:
+			got = count
+		}
+	}
+	var lat []time.Duration
+	mu.Lock()
+	for k := 0; k < count; k++ {
+		i := *n + k
+		if at, ok := seen["approvals/"+ids[i]]; ok {
+			lat = append(lat, at.Sub(sent[i]))
+		}
+	}
+	mu.Unlock()
+	slices.Sort(lat)
+	fmt.Printf("latency at %d/s: %d actions, p50 %s, p90 %s, p99 %s, max %s (missing %d)\n", *rate, len(lat),
+		percentile(lat, 0.5).Round(time.Microsecond*100), percentile(lat, 0.9).Round(time.Microsecond*100),
+		percentile(lat, 0.99).Round(time.Microsecond*100), percentile(lat, 1).Round(time.Microsecond*100), count-len(lat))
+	return exitOK
+}
