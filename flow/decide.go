@@ -124,7 +124,7 @@ func (a *applier) slotProgress(node string, run, order int, resume string) error
 		}
 		return nil
 	}
-	if slices.ContainsFunc(a.st.Tasks, func(o Task) bool { return o.Run == run && o.Order == order && o.State.pending() }) {
+	if a.slotPending(run, order) {
 		return nil
 	}
 	a.st.run(node).Approved++
@@ -253,4 +253,9 @@ func (a *applier) returnDelegation(i int, approve bool, comment string, attachme
 	p.Delegation = &Delegation{To: d.Assignee, Opinion: opinion, Comment: comment}
 	a.armTimers(pi)
 	return nil
+}
+
+// slotPending reports whether a slot still has work in progress.
+func (a *applier) slotPending(run, order int) bool {
+	return slices.ContainsFunc(a.st.Tasks, func(o Task) bool { return o.Run == run && o.Order == order && o.State.pending() })
 }

@@ -388,3 +388,29 @@ func TestLeaveFlowEndToEnd(t *testing.T) {
 		t.Fatalf("events %v", eventTypes(h.events))
 	}
 }
+
+// Regressions the property test found: a take-back must not reopen a slot
+// that a later decision completed, nor undo a step whose next approver has
+// since worked on the task (added signers before themselves).
+func TestTakeBackRegressions(t *testing.T) {
+	t.Run("co-signer completed the slot", func(t *testing.T) {
+		h := newHarness(t, opsChain(ModeAll, "mgr", "cto"))
+		h.submit("alice", form("days", 1))
+		h.do(Command{Action: ActAddSigner, Actor: "mgr", Signers: []string{"bob"}, Position: PositionParallel})
+		h.approve("bob")
+		h.approve("mgr")
+		if e := h.fail(Command{Action: ActWithdraw, Actor: "bob"}, ErrConflict); !strings.Contains(e.Reason, "completed the slot") {
+			t.Fatal(e.Reason)
+		}
+	})
+	t.Run("next approver added signers", func(t *testing.T) {
+		h := newHarness(t, opsChain(ModeSequential, "mgr", "cto"))
+		h.submit("alice", form("days", 1))
+		h.approve("mgr")
+		h.do(Command{Action: ActAddSigner, Actor: "cto", Signers: []string{"bob"}, Position: PositionBefore})
+		h.approve("bob")
+		if e := h.fail(Command{Action: ActWithdraw, Actor: "mgr"}, ErrConflict); !strings.Contains(e.Reason, "already acted") {
+			t.Fatal(e.Reason)
+		}
+	})
+}

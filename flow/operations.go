@@ -128,6 +128,7 @@ func (a *applier) addSignerCmd() error {
 	switch a.c.Position {
 	case PositionBefore:
 		a.st.Tasks[i].State = TaskWaiting
+		a.st.Tasks[i].Touched = true
 		a.disarm(tk.ID)
 		a.record(entry)
 		gate := tk

@@ -270,8 +270,30 @@ func randomCommand(r *rand.Rand, h *harness) Command {
 			}
 		case j == 12:
 			c.Action, c.Signers = ActRemoveSigner, []string{person()}
+			var added []Signer // pending signers, as (person, added by)
+			for _, o := range st.Tasks {
+				if o.State.pending() && o.AddedBy != "" {
+					added = append(added, Signer{Person: o.Assignee, AddedBy: o.AddedBy})
+				}
+				if o.State.pending() {
+					added = append(added, o.Then...)
+				}
+			}
+			if len(added) > 0 {
+				s := added[r.IntN(len(added))]
+				c.Actor, c.Signers = s.AddedBy, []string{s.Person}
+			}
 		default:
 			c.Action, c.TaskID = ActWithdraw, ""
+			var deciders []string
+			for _, o := range st.Tasks {
+				if o.State == TaskApproved && o.DecidedBy != SystemActor {
+					deciders = append(deciders, o.DecidedBy)
+				}
+			}
+			if len(deciders) > 0 {
+				c.Actor = deciders[r.IntN(len(deciders))]
+			}
 		}
 		if r.IntN(20) == 0 {
 			c.Actor = person() // someone else tries
@@ -286,7 +308,7 @@ func randomCommand(r *rand.Rand, h *harness) Command {
 			act = ActRemind
 		}
 		return Command{Action: act, TimerID: tm.ID, At: tm.DueAt}
-	case k < 84:
+	case k < 82:
 		return Command{Action: ActTimeout, TimerID: st.ID + ":tm" + strconv.Itoa(1+r.IntN(st.Seq+1))}
 	case k < 88:
 		return Command{Action: ActResubmit, Actor: st.Initiator, Form: genForm(r)}

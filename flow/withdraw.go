@@ -71,6 +71,8 @@ func (a *applier) undoBlocked(tk *Task) string {
 		return "the flow went back past node " + tk.Node
 	case u.NodeDone && r.Status != RunApproved, !u.NodeDone && r.Status != RunActive:
 		return "node " + tk.Node + " was decided since"
+	case !u.SlotDone && !a.slotPending(tk.Run, tk.Order):
+		return "a later decision completed the slot"
 	case a.holdsPending(tk.Run, tk.Assignee):
 		return tk.Assignee + " holds another task at node " + tk.Node + " now"
 	}
