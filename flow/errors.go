@@ -19,10 +19,10 @@ var (
 
 // Error is a refusal with a human reason and, where useful, details.
 type Error struct {
-	Kind   error        `json:"-"`
-	Reason string       `json:"reason"`
-	Fields []FieldError `json:"fields,omitempty"`   // form errors (ErrInvalid)
-	Prob   []Problem    `json:"problems,omitempty"` // template problems (ErrInvalid)
+	Kind     error        `json:"-"`
+	Reason   string       `json:"reason"`
+	Fields   []FieldError `json:"fields,omitempty"`   // form errors (ErrInvalid)
+	Problems []Problem    `json:"problems,omitempty"` // template problems (ErrInvalid)
 	// RetryAfter is when an urge will be accepted again (ErrRateLimited).
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
 }

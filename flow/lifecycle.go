@@ -17,7 +17,7 @@ func submit(t *Template, c Command, dir Directory) (Result, error) {
 		return Result{}, refuse(ErrInvalid, "actor (the initiator) is required")
 	}
 	if probs := ValidateTemplate(t); len(probs) > 0 {
-		return Result{}, &Error{Kind: ErrInvalid, Reason: fmt.Sprintf("template %s v%d is invalid: %s", t.ID, t.Version, probs[0]), Prob: probs}
+		return Result{}, &Error{Kind: ErrInvalid, Reason: fmt.Sprintf("template %s v%d is invalid: %s", t.ID, t.Version, probs[0]), Problems: probs}
 	}
 	ok, err := dir.Exists(c.Actor)
 	if err != nil {

@@ -279,7 +279,7 @@ func TestApplyArgumentErrors(t *testing.T) {
 	}
 	_, err := Apply(chain(ApprovalSpec{Mode: "x"}), nil, Command{Action: ActSubmit, Actor: "alice", InstanceID: "x", At: at, Form: form("days", 1)}, dir)
 	var e *Error
-	if !errors.As(err, &e) || len(e.Prob) == 0 || e.Prob[0].Node != "n1" {
+	if !errors.As(err, &e) || len(e.Problems) == 0 || e.Problems[0].Node != "n1" {
 		t.Fatalf("template problems not carried: %v", err)
 	}
 }
