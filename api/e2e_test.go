@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -13,24 +14,55 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/internal/config"
+	"github.com/shiftflow/shiftflow/internal/netguard"
 	"github.com/shiftflow/shiftflow/workers"
 	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/replay"
+	webhooks "github.com/shiftflow/shiftflow/workers/webhook"
 )
 
 // e2e is the whole pipeline in one test: HTTP API -> JetStream -> approval
 // worker -> Postgres -> outbox relay -> EVENTS, plus the timer scheduler.
 type e2e struct {
 	*harness
+	opts        e2eOptions
 	key         string
 	stopWorkers func()
 	mu          sync.Mutex
 	published   []events.Envelope // every event seen on NATS
+	// approvalHandler may be wrapped by tests (a simulated handler bug).
+	approvalHandler workers.Handler
+}
+
+// e2eOptions tune the worker side.
+type e2eOptions struct {
+	allowLoopback  bool            // WEBHOOK_ALLOW_CIDRS=127.0.0.1/32 for the API
+	senderLoopback bool            // the sender's own guard allows loopback
+	schedule       []time.Duration // webhook retry schedule
+	disableAfter   time.Duration
+	wrap           func(workers.Handler) workers.Handler
+	maxDeliver     int
 }
 
 func newE2E(t *testing.T) *e2e {
+	return newE2EWith(t, e2eOptions{allowLoopback: true, senderLoopback: true})
+}
+
+func newE2EWith(t *testing.T, o e2eOptions) *e2e {
 	t.Helper()
-	h := newHarness(t)
-	e := &e2e{harness: h}
+	h := newHarness(t, func(c *config.Config) {
+		if o.allowLoopback {
+			c.WebhookAllowCIDRs = "127.0.0.1/32"
+		}
+	})
+	if o.schedule == nil {
+		o.schedule = []time.Duration{0, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}
+	}
+	if o.maxDeliver == 0 {
+		o.maxDeliver = 5
+	}
+	e := &e2e{harness: h, opts: o}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := h.api.Start(ctx); err != nil {
@@ -50,7 +82,7 @@ func newE2E(t *testing.T) *e2e {
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
 	e.startWorkers()
-	e.key, _ = h.createKey("acme", ScopeApproval, ScopeSchedule, ScopeAdmin)
+	e.key, _ = h.createKey("acme", ScopeApproval, ScopeSchedule, ScopeAdmin, ScopeWebhooks, ScopeOps)
 	e.seedPeople()
 	return e
 }
@@ -65,14 +97,31 @@ func (e *e2e) startWorkers() {
 		go func() { defer wg.Done(); _ = f(ctx) }()
 	}
 	relay := &events.Relay{Pool: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, PollInterval: 50 * time.Millisecond}
-	pool := &workers.Pool{Spec: approval.Consumer(5, 5*time.Second), Concurrency: 8,
-		Handler: &approval.Handler{Templates: approval.NewTemplates(time.Hour), Metrics: e.metrics},
-		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
-		Backoff: workers.ExponentialBackoff(50*time.Millisecond, time.Second, 0.1), FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
+	var handler workers.Handler = &approval.Handler{Templates: approval.NewTemplates(time.Hour), Metrics: e.metrics}
+	if e.opts.wrap != nil {
+		handler = e.opts.wrap(handler)
+	}
+	fast := workers.ExponentialBackoff(50*time.Millisecond, time.Second, 0.1)
+	pool := &workers.Pool{Spec: approval.Consumer(e.opts.maxDeliver, 5*time.Second), Concurrency: 8, Handler: handler,
+		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
+		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
+	fanout := &workers.Pool{Spec: webhooks.Consumer(5, 5*time.Second), Concurrency: 8, Handler: webhooks.FanOut(),
+		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
+		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
+	var guard []netguard.Option
+	if e.opts.senderLoopback {
+		guard = append(guard, netguard.WithAllowedPrefixes(netip.MustParsePrefix("127.0.0.1/32")))
+	}
+	sender := &webhooks.Sender{DB: e.deps.DB, Client: webhooks.NewClient(netguard.New(guard...), 2*time.Second, 16),
+		Schedule: e.opts.schedule, Concurrency: 16, DisableAfter: e.opts.disableAfter, Metrics: e.metrics, Log: quiet, PollInterval: 50 * time.Millisecond}
 	timers := &approval.TimerScheduler{DB: e.deps.DB, Publisher: e.deps.Publisher, Log: quiet}
+	jobs := &replay.Jobs{Replayer: &replay.Replayer{DB: e.deps.DB, Publisher: e.deps.Publisher}, Log: quiet, Interval: 100 * time.Millisecond, OutcomeWait: 20 * time.Second}
 	run(relay.Run)
 	run(pool.Run)
+	run(fanout.Run)
+	run(sender.Run)
 	run(timers.Run)
+	run(jobs.Run)
 	e.stopWorkers = func() { cancel(); wg.Wait() }
 	e.t.Cleanup(e.stopWorkers)
 }

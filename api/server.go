@@ -19,7 +19,9 @@ import (
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/config"
 	"github.com/shiftflow/shiftflow/internal/metrics"
+	"github.com/shiftflow/shiftflow/internal/netguard"
 	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/replay"
 )
 
 // Deps are the API's collaborators.
@@ -41,6 +43,9 @@ type Server struct {
 	limiter   *rateLimiter
 	templates *approval.Templates
 	waiters   *waiters
+	// webhookPolicy is the SSRF guard applied to webhook URLs.
+	webhookPolicy *netguard.Policy
+	replayer      *replay.Replayer
 }
 
 // New builds the router with every route and middleware.
@@ -61,6 +66,9 @@ func newServer(d Deps, withAPI bool) *Server {
 		templates: approval.NewTemplates(d.Config.TemplateCacheTTL),
 		waiters:   newWaiters(),
 	}
+	allow, _ := netguard.ParseCIDRs(d.Config.WebhookAllowCIDRs) // validated with the config
+	s.replayer = &replay.Replayer{DB: d.DB, Publisher: d.Publisher}
+	s.webhookPolicy = netguard.New(netguard.WithAllowedPrefixes(allow...), netguard.WithHTTPSOnly(d.Config.WebhookHTTPSOnly))
 	r := chi.NewRouter()
 	r.Use(s.observe, s.limitBody)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

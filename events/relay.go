@@ -44,7 +44,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.Log = slog.Default()
 	}
 	wake := make(chan struct{}, 1)
-	go r.listen(ctx, wake)
+	go db.Listen(ctx, r.Pool, "events_pending", wake, r.Log)
 	ticker := time.NewTicker(r.PollInterval)
 	defer ticker.Stop()
 	for {
@@ -60,43 +60,6 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-wake:
 		case <-ticker.C:
-		}
-	}
-}
-
-// listen turns NOTIFY events_pending into wake-ups, reconnecting on error.
-func (r *Relay) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		err := func() error {
-			conn, err := r.Pool.Acquire(ctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Release()
-			if _, err := conn.Exec(ctx, "LISTEN events_pending"); err != nil {
-				return err
-			}
-			defer func() {
-				// The connection returns to the pool; it must not stay subscribed.
-				_, _ = conn.Exec(context.WithoutCancel(ctx), "UNLISTEN events_pending")
-			}()
-			for {
-				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-					return err
-				}
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		}()
-		if ctx.Err() != nil {
-			return
-		}
-		r.Log.Warn("outbox relay listener lost its connection; retrying", "error", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
 		}
 	}
 }

@@ -250,6 +250,9 @@ func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
 	defer stopProgress()
 
 	err := p.run(ctx, m)
+	if m.ID != m.MsgID {
+		defer p.recordReplay(ctx, m, err)
+	}
 	switch {
 	case err == nil:
 		if err := raw.DoubleAck(ctx); err != nil {
@@ -291,6 +294,28 @@ func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
 }
 
 var errDuplicate = errors.New("duplicate message")
+
+// recordReplay notes how a replayed dead letter ended on its failed_events
+// row (the row of the original message id): applied, already applied, or
+// failed again; a retry decides nothing yet.
+func (p *Pool) recordReplay(ctx context.Context, m *Message, err error) {
+	outcome := ""
+	switch {
+	case err == nil:
+		outcome = "applied"
+	case errors.Is(err, errDuplicate):
+		outcome = "already_applied"
+	case errors.Is(err, errCrash), errors.Is(err, errRedeliver):
+		return
+	case IsPermanent(err), int(m.Delivery) >= p.Spec.MaxDeliver:
+		outcome = "failed_again"
+	default:
+		return
+	}
+	if err := dbsqlc.New(p.DB).RecordReplayOutcome(ctx, dbsqlc.RecordReplayOutcomeParams{Consumer: m.Consumer, MessageID: m.ID, Outcome: outcome}); err != nil {
+		p.Log.Warn("cannot record the outcome of a replay", "error", err, "message_id", m.ID)
+	}
+}
 
 // isProcessedConflict reports whether err is the processed_messages unique
 // violation: the message's effects were committed by another delivery.

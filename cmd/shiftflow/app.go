@@ -53,7 +53,14 @@ func loadConfig() (*config.Config, int) {
 // newApp loads config and opens the logger and database; withNATS also
 // connects to NATS (starting the embedded server when NATS_URL is empty)
 // and declares the streams.
-func newApp(ctx context.Context, withNATS bool) (*app, int) {
+func newApp(ctx context.Context, withNATS bool) (*app, int) { return newAppWith(ctx, withNATS, true) }
+
+// newClientApp is for CLI commands that talk to a running deployment: with
+// NATS_URL empty it connects to the embedded server of a local `shiftflow
+// all` instead of starting a second one on the same store.
+func newClientApp(ctx context.Context) (*app, int) { return newAppWith(ctx, true, false) }
+
+func newAppWith(ctx context.Context, withNATS, mayEmbed bool) (*app, int) {
 	cfg, code := loadConfig()
 	if cfg == nil {
 		return nil, code
@@ -80,7 +87,7 @@ func newApp(ctx context.Context, withNATS bool) (*app, int) {
 	}
 	a.closers = append(a.closers, a.db.Close)
 	if withNATS {
-		if err := a.connectNATS(ctx); err != nil {
+		if err := a.connectNATS(ctx, mayEmbed); err != nil {
 			log.Error("NATS unavailable", "error", err)
 			a.close()
 			return nil, exitFail
@@ -89,7 +96,7 @@ func newApp(ctx context.Context, withNATS bool) (*app, int) {
 	return a, exitOK
 }
 
-func (a *app) connectNATS(ctx context.Context) error {
+func (a *app) connectNATS(ctx context.Context, mayEmbed bool) error {
 	opts := []nats.Option{
 		nats.Name("shiftflow"),
 		nats.MaxReconnects(-1),
@@ -102,7 +109,9 @@ func (a *app) connectNATS(ctx context.Context) error {
 		nats.ReconnectHandler(func(nc *nats.Conn) { a.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }),
 	}
 	url := a.cfg.NATSURL
-	if url == "" {
+	if url == "" && !mayEmbed {
+		url = fmt.Sprintf("nats://127.0.0.1:%d", a.cfg.NATSEmbeddedPort)
+	} else if url == "" {
 		if err := os.MkdirAll(a.cfg.NATSStoreDir, 0o755); err != nil {
 			return err
 		}

@@ -127,6 +127,35 @@ func (q *Queries) GetEvent(ctx context.Context, id uuid.UUID) (Event, error) {
 	return i, err
 }
 
+const getEventOfOrg = `-- name: GetEventOfOrg :one
+SELECT id, seq, org_id, type, source, subject, time, data, status, stream_seq, published_at, created_at FROM events WHERE id = $1 AND org_id = $2
+`
+
+type GetEventOfOrgParams struct {
+	ID    uuid.UUID `json:"id"`
+	OrgID string    `json:"org_id"`
+}
+
+func (q *Queries) GetEventOfOrg(ctx context.Context, arg GetEventOfOrgParams) (Event, error) {
+	row := q.db.QueryRow(ctx, getEventOfOrg, arg.ID, arg.OrgID)
+	var i Event
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.OrgID,
+		&i.Type,
+		&i.Source,
+		&i.Subject,
+		&i.Time,
+		&i.Data,
+		&i.Status,
+		&i.StreamSeq,
+		&i.PublishedAt,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const insertEvent = `-- name: InsertEvent :exec
 INSERT INTO events (id, org_id, type, source, subject, time, data)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -153,6 +182,70 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.Data,
 	)
 	return err
+}
+
+const listEventLog = `-- name: ListEventLog :many
+SELECT id, seq, org_id, type, source, subject, time, data, status, stream_seq, published_at, created_at
+FROM events
+WHERE org_id = $1
+  AND ($2::text IS NULL OR type ~ $2)
+  AND ($3::text IS NULL OR subject = $3)
+  AND ($4::timestamptz IS NULL OR time >= $4)
+  AND ($5::timestamptz IS NULL OR time < $5)
+  AND seq > $6
+ORDER BY seq
+LIMIT $7
+`
+
+type ListEventLogParams struct {
+	OrgID     string     `json:"org_id"`
+	TypeRegex *string    `json:"type_regex"`
+	Subject   *string    `json:"subject"`
+	Since     *time.Time `json:"since"`
+	Until     *time.Time `json:"until"`
+	AfterSeq  int64      `json:"after_seq"`
+	MaxRows   int32      `json:"max_rows"`
+}
+
+func (q *Queries) ListEventLog(ctx context.Context, arg ListEventLogParams) ([]Event, error) {
+	rows, err := q.db.Query(ctx, listEventLog,
+		arg.OrgID,
+		arg.TypeRegex,
+		arg.Subject,
+		arg.Since,
+		arg.Until,
+		arg.AfterSeq,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Event{}
+	for rows.Next() {
+		var i Event
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.OrgID,
+			&i.Type,
+			&i.Source,
+			&i.Subject,
+			&i.Time,
+			&i.Data,
+			&i.Status,
+			&i.StreamSeq,
+			&i.PublishedAt,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const markEventsPublished = `-- name: MarkEventsPublished :exec

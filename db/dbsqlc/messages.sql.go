@@ -28,7 +28,7 @@ func (q *Queries) ClearMessageFailures(ctx context.Context, arg ClearMessageFail
 }
 
 const getFailedEvent = `-- name: GetFailedEvent :one
-SELECT id, consumer, stream, stream_seq, message_id, subject, org_id, type, headers, payload, reason, last_error, errors, attempts, first_failed_at, last_failed_at, status, replays, resolved_at, created_at FROM failed_events WHERE id = $1
+SELECT id, consumer, stream, stream_seq, message_id, subject, org_id, type, headers, payload, reason, last_error, errors, attempts, first_failed_at, last_failed_at, status, replays, resolved_at, created_at, replay_outcome, replayed_at FROM failed_events WHERE id = $1
 `
 
 func (q *Queries) GetFailedEvent(ctx context.Context, id uuid.UUID) (FailedEvent, error) {
@@ -55,6 +55,8 @@ func (q *Queries) GetFailedEvent(ctx context.Context, id uuid.UUID) (FailedEvent
 		&i.Replays,
 		&i.ResolvedAt,
 		&i.CreatedAt,
+		&i.ReplayOutcome,
+		&i.ReplayedAt,
 	)
 	return i, err
 }
@@ -143,7 +145,7 @@ func (q *Queries) IsMessageProcessed(ctx context.Context, arg IsMessageProcessed
 }
 
 const listFailedEventsByConsumer = `-- name: ListFailedEventsByConsumer :many
-SELECT id, consumer, stream, stream_seq, message_id, subject, org_id, type, headers, payload, reason, last_error, errors, attempts, first_failed_at, last_failed_at, status, replays, resolved_at, created_at FROM failed_events WHERE consumer = $1 ORDER BY created_at, id
+SELECT id, consumer, stream, stream_seq, message_id, subject, org_id, type, headers, payload, reason, last_error, errors, attempts, first_failed_at, last_failed_at, status, replays, resolved_at, created_at, replay_outcome, replayed_at FROM failed_events WHERE consumer = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) ListFailedEventsByConsumer(ctx context.Context, consumer string) ([]FailedEvent, error) {
@@ -176,6 +178,8 @@ func (q *Queries) ListFailedEventsByConsumer(ctx context.Context, consumer strin
 			&i.Replays,
 			&i.ResolvedAt,
 			&i.CreatedAt,
+			&i.ReplayOutcome,
+			&i.ReplayedAt,
 		); err != nil {
 			return nil, err
 		}

@@ -131,6 +131,8 @@ type FailedEvent struct {
 	Replays       json.RawMessage `json:"replays"`
 	ResolvedAt    *time.Time      `json:"resolved_at"`
 	CreatedAt     time.Time       `json:"created_at"`
+	ReplayOutcome *string         `json:"replay_outcome"`
+	ReplayedAt    *time.Time      `json:"replayed_at"`
 }
 
 type IdempotencyKey struct {
@@ -180,4 +182,65 @@ type ProcessedMessage struct {
 	Consumer    string    `json:"consumer"`
 	MessageID   string    `json:"message_id"`
 	ProcessedAt time.Time `json:"processed_at"`
+}
+
+type ReplayJob struct {
+	ID             uuid.UUID       `json:"id"`
+	OrgID          *string         `json:"org_id"`
+	Filter         json.RawMessage `json:"filter"`
+	Status         string          `json:"status"`
+	Total          int32           `json:"total"`
+	Replayed       int32           `json:"replayed"`
+	AlreadyApplied int32           `json:"already_applied"`
+	FailedAgain    int32           `json:"failed_again"`
+	Error          *string         `json:"error"`
+	Items          []uuid.UUID     `json:"items"`
+	RequestedBy    string          `json:"requested_by"`
+	CreatedAt      time.Time       `json:"created_at"`
+	StartedAt      *time.Time      `json:"started_at"`
+	FinishedAt     *time.Time      `json:"finished_at"`
+}
+
+type WebhookAttempt struct {
+	EndpointID    uuid.UUID  `json:"endpoint_id"`
+	EventID       uuid.UUID  `json:"event_id"`
+	Attempt       int32      `json:"attempt"`
+	AttemptedAt   time.Time  `json:"attempted_at"`
+	StatusCode    *int32     `json:"status_code"`
+	LatencyMs     int32      `json:"latency_ms"`
+	Error         *string    `json:"error"`
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+}
+
+type WebhookDelivery struct {
+	EndpointID     uuid.UUID     `json:"endpoint_id"`
+	EventID        uuid.UUID     `json:"event_id"`
+	OrgID          string        `json:"org_id"`
+	EventType      string        `json:"event_type"`
+	Status         string        `json:"status"`
+	Attempts       int32         `json:"attempts"`
+	NextAttemptAt  *time.Time    `json:"next_attempt_at"`
+	LastStatusCode *int32        `json:"last_status_code"`
+	LastError      *string       `json:"last_error"`
+	LastLatencyMs  *int32        `json:"last_latency_ms"`
+	ReplayedFrom   uuid.NullUUID `json:"replayed_from"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+type WebhookEndpoint struct {
+	ID                uuid.UUID  `json:"id"`
+	OrgID             string     `json:"org_id"`
+	Url               string     `json:"url"`
+	EventTypes        []string   `json:"event_types"`
+	Description       string     `json:"description"`
+	Enabled           bool       `json:"enabled"`
+	Secret            string     `json:"secret"`
+	PreviousSecret    *string    `json:"previous_secret"`
+	PreviousExpiresAt *time.Time `json:"previous_expires_at"`
+	DisabledReason    *string    `json:"disabled_reason"`
+	DisabledAt        *time.Time `json:"disabled_at"`
+	FailingSince      *time.Time `json:"failing_since"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/shiftflow/shiftflow/internal/netguard"
 )
 
 // Config is the whole effective configuration. Secrets carry `secret:"true"`
@@ -57,13 +59,22 @@ type Config struct {
 
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"time allowed to finish in-flight work on SIGTERM"`
 
-	HTTPMaxBodyBytes   int64         `envconfig:"HTTP_MAX_BODY_BYTES" default:"1048576" desc:"request body limit (413 above)"`
-	RateLimitRPS       float64       `envconfig:"RATE_LIMIT_RPS" default:"50" desc:"sustained requests per second per API key"`
-	RateLimitBurst     int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
-	IdempotencyTTL     time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
-	OutboxPollInterval time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
-	TemplateCacheTTL   time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
-	PreferWaitMax      time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
+	HTTPMaxBodyBytes     int64         `envconfig:"HTTP_MAX_BODY_BYTES" default:"1048576" desc:"request body limit (413 above)"`
+	RateLimitRPS         float64       `envconfig:"RATE_LIMIT_RPS" default:"50" desc:"sustained requests per second per API key"`
+	RateLimitBurst       int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
+	IdempotencyTTL       time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
+	OutboxPollInterval   time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
+	WebhookAllowCIDRs    string        `envconfig:"WEBHOOK_ALLOW_CIDRS" desc:"comma-separated CIDRs webhooks may reach despite the SSRF guard (e.g. 10.1.2.0/24)"`
+	WebhookHTTPSOnly     bool          `envconfig:"WEBHOOK_HTTPS_ONLY" default:"false" desc:"refuse http:// webhook URLs"`
+	WebhookTimeout       time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"15s" desc:"timeout of one webhook request"`
+	WebhookRetrySchedule string        `envconfig:"WEBHOOK_RETRY_SCHEDULE" default:"0s,5s,5m,30m,2h,5h,10h,10h" desc:"delays before each delivery attempt; after the last a delivery is a dead letter"`
+	WebhookDisableAfter  time.Duration `envconfig:"WEBHOOK_DISABLE_AFTER" default:"120h" desc:"an endpoint failing every attempt this long is disabled"`
+	EventsRetention      time.Duration `envconfig:"EVENTS_RETENTION" default:"720h" desc:"published events older than this are deleted by the cleanup job"`
+	AuditRetention       time.Duration `envconfig:"AUDIT_RETENTION" default:"2160h" desc:"audit logs older than this are deleted"`
+	DeadLetterRetention  time.Duration `envconfig:"DEAD_LETTER_RETENTION" default:"720h" desc:"resolved or discarded dead letters older than this are deleted"`
+	CleanupInterval      time.Duration `envconfig:"CLEANUP_INTERVAL" default:"1h" desc:"how often the retention cleanup runs (one process at a time)"`
+	TemplateCacheTTL     time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
+	PreferWaitMax        time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
 }
 
 // Error is a configuration problem naming the variable and what it expected.
@@ -155,6 +166,20 @@ func (c *Config) Validate() error {
 	positive("WORKER_ACK_WAIT", c.WorkerAckWait)
 	positive("IDEMPOTENCY_TTL", c.IdempotencyTTL)
 	positive("OUTBOX_POLL_INTERVAL", c.OutboxPollInterval)
+	positive("TEMPLATE_CACHE_TTL", c.TemplateCacheTTL)
+	positive("PREFER_WAIT_MAX", c.PreferWaitMax)
+	positive("WEBHOOK_TIMEOUT", c.WebhookTimeout)
+	positive("WEBHOOK_DISABLE_AFTER", c.WebhookDisableAfter)
+	positive("EVENTS_RETENTION", c.EventsRetention)
+	positive("AUDIT_RETENTION", c.AuditRetention)
+	positive("DEAD_LETTER_RETENTION", c.DeadLetterRetention)
+	positive("CLEANUP_INTERVAL", c.CleanupInterval)
+	if _, err := netguard.ParseCIDRs(c.WebhookAllowCIDRs); err != nil {
+		bad("WEBHOOK_ALLOW_CIDRS", c.WebhookAllowCIDRs, "comma-separated CIDRs ("+err.Error()+")")
+	}
+	if _, err := ParseSchedule(c.WebhookRetrySchedule); err != nil {
+		bad("WEBHOOK_RETRY_SCHEDULE", c.WebhookRetrySchedule, "comma-separated durations starting with 0s ("+err.Error()+")")
+	}
 	if c.NATSReplicas != 1 && c.NATSReplicas != 3 && c.NATSReplicas != 5 {
 		bad("NATS_REPLICAS", strconv.Itoa(c.NATSReplicas), "1, 3 or 5")
 	}
@@ -239,4 +264,24 @@ func Variables() []string {
 		out = append(out, t.Field(i).Tag.Get("envconfig"))
 	}
 	return out
+}
+
+// ParseSchedule reads a comma-separated list of delays, the first of which
+// is the immediate attempt.
+func ParseSchedule(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for i, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %v", i+1, err)
+		}
+		if d < 0 || (i == 0 && d != 0) {
+			return nil, fmt.Errorf("entry %d: the first delay must be 0s and none negative", i+1)
+		}
+		out = append(out, d)
+	}
+	if len(out) < 1 || len(out) > 50 {
+		return nil, fmt.Errorf("1 to 50 entries")
+	}
+	return out, nil
 }

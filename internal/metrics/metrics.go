@@ -39,6 +39,13 @@ type Metrics struct {
 	TasksCreated           prometheus.Counter
 	ApprovalInstances      *prometheus.CounterVec
 	ApprovalActionDuration *prometheus.HistogramVec
+
+	// Webhooks.
+	WebhookDeliveries        *prometheus.CounterVec
+	WebhookDeliveryDuration  prometheus.Histogram
+	WebhookEndpointsDisabled prometheus.Gauge
+
+	CleanupDeleted *prometheus.CounterVec
 }
 
 // ApprovalOutcomes are the terminal outcomes of an approval instance.
@@ -108,6 +115,19 @@ func New() *Metrics {
 			Name: "approval_action_duration_seconds", Help: "Time to apply one approval command in the worker, by action.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"action"}),
+		WebhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "webhook_deliveries_total", Help: "Webhook delivery attempts by outcome (success, retry, dead, gone, disabled, blocked).",
+		}, []string{"status"}),
+		WebhookDeliveryDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "webhook_delivery_duration_seconds", Help: "Time from sending a webhook request to its response.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
+		}),
+		WebhookEndpointsDisabled: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "webhook_endpoints_disabled", Help: "Endpoints disabled for failing (or 410 Gone).",
+		}),
+		CleanupDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cleanup_deleted_rows_total", Help: "Rows deleted by the retention cleanup, by table.",
+		}, []string{"table"}),
 	}
 	for _, o := range ApprovalOutcomes {
 		m.ApprovalInstances.WithLabelValues(o)
@@ -128,6 +148,8 @@ func (m *Metrics) all() []prometheus.Collector {
 		m.CommandsPublished, m.EventsPublished, m.EventsProcessed, m.EventDuration,
 		m.ConsumerPending, m.OutboxPending, m.FailedEvents,
 		m.TasksCreated, m.ApprovalInstances, m.ApprovalActionDuration,
+		m.WebhookDeliveries, m.WebhookDeliveryDuration, m.WebhookEndpointsDisabled,
+		m.CleanupDeleted,
 	}
 }
 
