@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/pglocal"
 	"github.com/shiftflow/shiftflow/internal/testenv"
 )
@@ -226,4 +233,82 @@ func TestConfigRedactsSecrets(t *testing.T) {
 	if !strings.Contains(string(out), "APP_PORT") || !strings.Contains(string(out), "DB_MAX_CONNS") {
 		t.Fatalf("config output incomplete:\n%s", out)
 	}
+}
+
+// The replay and cleanup commands against a running `shiftflow all`: a
+// command that can never succeed becomes a dead letter; the CLI lists it
+// (dry run), replays it (it fails again, and says so), and cleanup counts.
+func TestReplayAndCleanupCommands(t *testing.T) {
+	env, port := processEnv(t)
+	natsPort, _ := pglocal.FreePort()
+	env = append(env, fmt.Sprintf("NATS_EMBEDDED_PORT=%d", natsPort))
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command(binary(t), args...)
+		cmd.Env = env
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run("migrate", "up"); code != 0 {
+		t.Fatalf("migrate: %s", out)
+	}
+	all := exec.Command(binary(t), "all")
+	all.Env = env
+	if err := all.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = all.Process.Signal(syscall.SIGTERM); _ = all.Wait() })
+	waitReady(t, port, 30*time.Second)
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+
+	// A command whose payload no handler can decode.
+	nc, err := nats.Connect(fmt.Sprintf("nats://127.0.0.1:%d", natsPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	bad := events.Envelope{SpecVersion: "1.0", ID: "7b0f3c9e-0000-4000-8000-000000000001", Source: "test", Type: "approval.instance.act",
+		Time: time.Now().UTC(), OrgID: "acme", Data: json.RawMessage(`"not a command"`)}
+	msg, _ := events.Message(events.CommandSubject(bad.Type, bad.OrgID), bad)
+	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), envValue(env, "DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var id string
+	deadline := time.Now().Add(15 * time.Second)
+	for pool.QueryRow(context.Background(), `SELECT id::text FROM failed_events WHERE message_id = $1`, bad.ID).Scan(&id) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the bad command never became a dead letter")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, code := run("replay", "--consumer", "approval", "--since", since, "--dry-run")
+	if code != 0 || !strings.Contains(out, id) || !strings.Contains(out, "1 dead letter(s) would be replayed") {
+		t.Fatalf("dry run: %d\n%s", code, out)
+	}
+	out, code = run("replay", "--id", id, "--wait", "20s")
+	if code != 1 || !strings.Contains(out, "failed again: 1") {
+		t.Fatalf("replay of a hopeless command: %d\n%s", code, out)
+	}
+	if out, code := run("replay", "--since", "yesterday", "--consumer", "approval"); code != 2 || !strings.Contains(out, "--since") {
+		t.Fatalf("bad --since: %d %s", code, out)
+	}
+	out, code = run("cleanup", "--dry-run")
+	if code != 0 || !strings.Contains(out, "audit_logs") || !strings.Contains(out, "would delete") {
+		t.Fatalf("cleanup dry run: %d\n%s", code, out)
+	}
+}
+
+func envValue(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
 }
