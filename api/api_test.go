@@ -39,11 +39,14 @@ type harness struct {
 	metrics *metrics.Metrics
 }
 
+// testConfig is the defaults every variable has, with test values on top.
 func testConfig() *config.Config {
-	return &config.Config{
-		AppEnv: "test", HTTPMaxBodyBytes: 4096, RateLimitRPS: 1000, RateLimitBurst: 1000,
-		IdempotencyTTL: time.Hour, AdminToken: adminToken,
+	cfg, err := config.Load()
+	if err != nil {
+		panic(err)
 	}
+	cfg.AppEnv, cfg.RateLimitRPS, cfg.RateLimitBurst, cfg.AdminToken = "test", 1000, 1000, adminToken
+	return cfg
 }
 
 func newHarness(t *testing.T, mutate ...func(*config.Config)) *harness {
@@ -236,7 +239,7 @@ func TestValidationAndMalformedInput(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(c *config.Config) { c.HTTPMaxBodyBytes = 4096 })
 	big := `{"name": "` + strings.Repeat("x", 5000) + `", "org": "acme", "scopes": ["ops"]}`
 	assertProblem(t, h.do("POST", "/api/v1/admin/keys", adminToken, big), 413)
 	// Chunked (no Content-Length) bodies are cut off too.

@@ -18,7 +18,9 @@ import (
 	"github.com/shiftflow/shiftflow/internal/netguard"
 	"github.com/shiftflow/shiftflow/workers"
 	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/replan"
 	"github.com/shiftflow/shiftflow/workers/replay"
+	"github.com/shiftflow/shiftflow/workers/schedule"
 	webhooks "github.com/shiftflow/shiftflow/workers/webhook"
 )
 
@@ -115,6 +117,14 @@ func (e *e2e) startWorkers() {
 	sender := &webhooks.Sender{DB: e.deps.DB, Client: webhooks.NewClient(netguard.New(guard...), 2*time.Second, 16),
 		Schedule: e.opts.schedule, Concurrency: 16, DisableAfter: e.opts.disableAfter, Metrics: e.metrics, Log: quiet, PollInterval: 50 * time.Millisecond}
 	timers := &approval.TimerScheduler{DB: e.deps.DB, Publisher: e.deps.Publisher, Log: quiet}
+	solver := &workers.Pool{Spec: schedule.Consumer(3, 30*time.Second), Concurrency: 2,
+		Handler: &schedule.Handler{DB: e.deps.DB, Metrics: e.metrics, Log: quiet, Threads: 1, CancelPoll: 50 * time.Millisecond, ProgressEvery: 200 * time.Millisecond},
+		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 10 * time.Second,
+		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
+	replans := &workers.Pool{Spec: replan.Consumer(3, 5*time.Second), Concurrency: 2,
+		Handler: &replan.Handler{Publisher: e.deps.Publisher, TimeLimit: 2 * time.Second, ChangeWeight: 1000},
+		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
+		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	jobs := &replay.Jobs{Replayer: &replay.Replayer{DB: e.deps.DB, Publisher: e.deps.Publisher}, Log: quiet, Interval: 100 * time.Millisecond, OutcomeWait: 20 * time.Second}
 	run(relay.Run)
 	run(pool.Run)
@@ -122,6 +132,8 @@ func (e *e2e) startWorkers() {
 	run(sender.Run)
 	run(timers.Run)
 	run(jobs.Run)
+	run(solver.Run)
+	run(replans.Run)
 	e.stopWorkers = func() { cancel(); wg.Wait() }
 	e.t.Cleanup(e.stopWorkers)
 }

@@ -81,6 +81,15 @@ type ApprovalTimer struct {
 	FiredAt    *time.Time `json:"fired_at"`
 }
 
+type Assignment struct {
+	ScheduleID uuid.UUID `json:"schedule_id"`
+	OrgID      string    `json:"org_id"`
+	Employee   string    `json:"employee"`
+	Date       time.Time `json:"date"`
+	Shift      string    `json:"shift"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
 type AuditLog struct {
 	ID           int64           `json:"id"`
 	OrgID        *string         `json:"org_id"`
@@ -184,6 +193,14 @@ type ProcessedMessage struct {
 	ProcessedAt time.Time `json:"processed_at"`
 }
 
+type Replan struct {
+	ApprovalID       uuid.UUID `json:"approval_id"`
+	BaseScheduleID   uuid.UUID `json:"base_schedule_id"`
+	ReplanScheduleID uuid.UUID `json:"replan_schedule_id"`
+	OrgID            string    `json:"org_id"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
 type ReplayJob struct {
 	ID             uuid.UUID       `json:"id"`
 	OrgID          *string         `json:"org_id"`
@@ -199,6 +216,39 @@ type ReplayJob struct {
 	CreatedAt      time.Time       `json:"created_at"`
 	StartedAt      *time.Time      `json:"started_at"`
 	FinishedAt     *time.Time      `json:"finished_at"`
+}
+
+type Schedule struct {
+	ID              uuid.UUID       `json:"id"`
+	OrgID           string          `json:"org_id"`
+	Name            string          `json:"name"`
+	Status          string          `json:"status"`
+	Source          string          `json:"source"`
+	Problem         json.RawMessage `json:"problem"`
+	StartDate       time.Time       `json:"start_date"`
+	EndDate         time.Time       `json:"end_date"`
+	Employees       int32           `json:"employees"`
+	ShiftTypes      int32           `json:"shift_types"`
+	TimeLimitMs     int32           `json:"time_limit_ms"`
+	Seed            int64           `json:"seed"`
+	Progress        json.RawMessage `json:"progress"`
+	Penalty         *int64          `json:"penalty"`
+	Feasible        *bool           `json:"feasible"`
+	HardViolations  *int32          `json:"hard_violations"`
+	Breakdown       json.RawMessage `json:"breakdown"`
+	Violations      json.RawMessage `json:"violations"`
+	Error           *string         `json:"error"`
+	CancelRequested bool            `json:"cancel_requested"`
+	Published       bool            `json:"published"`
+	PublishedAt     *time.Time      `json:"published_at"`
+	SupersededBy    uuid.NullUUID   `json:"superseded_by"`
+	ParentID        uuid.NullUUID   `json:"parent_id"`
+	ApprovalID      uuid.NullUUID   `json:"approval_id"`
+	Diff            json.RawMessage `json:"diff"`
+	RequestedBy     string          `json:"requested_by"`
+	CreatedAt       time.Time       `json:"created_at"`
+	StartedAt       *time.Time      `json:"started_at"`
+	FinishedAt      *time.Time      `json:"finished_at"`
 }
 
 type WebhookAttempt struct {

@@ -59,22 +59,30 @@ type Config struct {
 
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s" desc:"time allowed to finish in-flight work on SIGTERM"`
 
-	HTTPMaxBodyBytes     int64         `envconfig:"HTTP_MAX_BODY_BYTES" default:"1048576" desc:"request body limit (413 above)"`
-	RateLimitRPS         float64       `envconfig:"RATE_LIMIT_RPS" default:"50" desc:"sustained requests per second per API key"`
-	RateLimitBurst       int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
-	IdempotencyTTL       time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
-	OutboxPollInterval   time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
-	WebhookAllowCIDRs    string        `envconfig:"WEBHOOK_ALLOW_CIDRS" desc:"comma-separated CIDRs webhooks may reach despite the SSRF guard (e.g. 10.1.2.0/24)"`
-	WebhookHTTPSOnly     bool          `envconfig:"WEBHOOK_HTTPS_ONLY" default:"false" desc:"refuse http:// webhook URLs"`
-	WebhookTimeout       time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"15s" desc:"timeout of one webhook request"`
-	WebhookRetrySchedule string        `envconfig:"WEBHOOK_RETRY_SCHEDULE" default:"0s,5s,5m,30m,2h,5h,10h,10h" desc:"delays before each delivery attempt; after the last a delivery is a dead letter"`
-	WebhookDisableAfter  time.Duration `envconfig:"WEBHOOK_DISABLE_AFTER" default:"120h" desc:"an endpoint failing every attempt this long is disabled"`
-	EventsRetention      time.Duration `envconfig:"EVENTS_RETENTION" default:"720h" desc:"published events older than this are deleted by the cleanup job"`
-	AuditRetention       time.Duration `envconfig:"AUDIT_RETENTION" default:"2160h" desc:"audit logs older than this are deleted"`
-	DeadLetterRetention  time.Duration `envconfig:"DEAD_LETTER_RETENTION" default:"720h" desc:"resolved or discarded dead letters older than this are deleted"`
-	CleanupInterval      time.Duration `envconfig:"CLEANUP_INTERVAL" default:"1h" desc:"how often the retention cleanup runs (one process at a time)"`
-	TemplateCacheTTL     time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
-	PreferWaitMax        time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
+	HTTPMaxBodyBytes         int64         `envconfig:"HTTP_MAX_BODY_BYTES" default:"1048576" desc:"request body limit (413 above)"`
+	RateLimitRPS             float64       `envconfig:"RATE_LIMIT_RPS" default:"50" desc:"sustained requests per second per API key"`
+	RateLimitBurst           int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
+	IdempotencyTTL           time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
+	OutboxPollInterval       time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
+	WebhookAllowCIDRs        string        `envconfig:"WEBHOOK_ALLOW_CIDRS" desc:"comma-separated CIDRs webhooks may reach despite the SSRF guard (e.g. 10.1.2.0/24)"`
+	WebhookHTTPSOnly         bool          `envconfig:"WEBHOOK_HTTPS_ONLY" default:"false" desc:"refuse http:// webhook URLs"`
+	WebhookTimeout           time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"15s" desc:"timeout of one webhook request"`
+	WebhookRetrySchedule     string        `envconfig:"WEBHOOK_RETRY_SCHEDULE" default:"0s,5s,5m,30m,2h,5h,10h,10h" desc:"delays before each delivery attempt; after the last a delivery is a dead letter"`
+	WebhookDisableAfter      time.Duration `envconfig:"WEBHOOK_DISABLE_AFTER" default:"120h" desc:"an endpoint failing every attempt this long is disabled"`
+	EventsRetention          time.Duration `envconfig:"EVENTS_RETENTION" default:"720h" desc:"published events older than this are deleted by the cleanup job"`
+	AuditRetention           time.Duration `envconfig:"AUDIT_RETENTION" default:"2160h" desc:"audit logs older than this are deleted"`
+	DeadLetterRetention      time.Duration `envconfig:"DEAD_LETTER_RETENTION" default:"720h" desc:"resolved or discarded dead letters older than this are deleted"`
+	CleanupInterval          time.Duration `envconfig:"CLEANUP_INTERVAL" default:"1h" desc:"how often the retention cleanup runs (one process at a time)"`
+	ScheduleMaxEmployees     int           `envconfig:"SCHEDULE_MAX_EMPLOYEES" default:"2000" desc:"largest schedule request (employees)"`
+	ScheduleMaxDays          int           `envconfig:"SCHEDULE_MAX_DAYS" default:"366" desc:"longest schedule horizon (days)"`
+	ScheduleMaxShiftTypes    int           `envconfig:"SCHEDULE_MAX_SHIFT_TYPES" default:"64" desc:"most shift types in one request"`
+	ScheduleDefaultTimeLimit time.Duration `envconfig:"SCHEDULE_DEFAULT_TIME_LIMIT" default:"30s" desc:"solver time when a request names none"`
+	ScheduleMaxTimeLimit     time.Duration `envconfig:"SCHEDULE_MAX_TIME_LIMIT" default:"10m" desc:"requested solver times are capped to this"`
+	ScheduleSolverThreads    int           `envconfig:"SCHEDULE_SOLVER_THREADS" default:"1" desc:"threads per solve (WORKER_SCHEDULE_CONCURRENCY solves run side by side)"`
+	ReplanTimeLimit          time.Duration `envconfig:"REPLAN_TIME_LIMIT" default:"10s" desc:"solver time of an automatic re-plan"`
+	ReplanChangeWeight       int           `envconfig:"REPLAN_CHANGE_WEIGHT" default:"1000" desc:"penalty per assignment a re-plan changes (high keeps the published roster; low lets a re-plan also improve it)"`
+	TemplateCacheTTL         time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
+	PreferWaitMax            time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
 }
 
 // Error is a configuration problem naming the variable and what it expected.
@@ -167,6 +175,18 @@ func (c *Config) Validate() error {
 	positive("IDEMPOTENCY_TTL", c.IdempotencyTTL)
 	positive("OUTBOX_POLL_INTERVAL", c.OutboxPollInterval)
 	positive("TEMPLATE_CACHE_TTL", c.TemplateCacheTTL)
+	positive("SCHEDULE_DEFAULT_TIME_LIMIT", c.ScheduleDefaultTimeLimit)
+	positive("SCHEDULE_MAX_TIME_LIMIT", c.ScheduleMaxTimeLimit)
+	positive("REPLAN_TIME_LIMIT", c.ReplanTimeLimit)
+	for v, n := range map[string]int{"SCHEDULE_MAX_EMPLOYEES": c.ScheduleMaxEmployees, "SCHEDULE_MAX_DAYS": c.ScheduleMaxDays,
+		"SCHEDULE_MAX_SHIFT_TYPES": c.ScheduleMaxShiftTypes, "SCHEDULE_SOLVER_THREADS": c.ScheduleSolverThreads} {
+		if n < 1 {
+			bad(v, strconv.Itoa(n), "a positive integer")
+		}
+	}
+	if c.ReplanChangeWeight < 0 {
+		bad("REPLAN_CHANGE_WEIGHT", strconv.Itoa(c.ReplanChangeWeight), "zero or more")
+	}
 	positive("PREFER_WAIT_MAX", c.PreferWaitMax)
 	positive("WEBHOOK_TIMEOUT", c.WebhookTimeout)
 	positive("WEBHOOK_DISABLE_AFTER", c.WebhookDisableAfter)

@@ -46,7 +46,16 @@ type Metrics struct {
 	WebhookEndpointsDisabled prometheus.Gauge
 
 	CleanupDeleted *prometheus.CounterVec
+
+	// Scheduling (Paiban's names).
+	ScheduleGenerations   *prometheus.CounterVec
+	ScheduleDuration      prometheus.Histogram
+	ConstraintEvaluations prometheus.Counter
 }
+
+// ScheduleStatuses are the outcomes of a solver run; "error" matches the
+// Paiban alert ScheduleGenerationFailed.
+var ScheduleStatuses = []string{"success", "error", "cancelled"}
 
 // ApprovalOutcomes are the terminal outcomes of an approval instance.
 var ApprovalOutcomes = []string{"approved", "rejected", "withdrawn", "cancelled"}
@@ -128,6 +137,19 @@ func New() *Metrics {
 		CleanupDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cleanup_deleted_rows_total", Help: "Rows deleted by the retention cleanup, by table.",
 		}, []string{"table"}),
+		ScheduleGenerations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "schedule_generations_total", Help: "Solver runs by outcome (success, error, cancelled).",
+		}, []string{"status"}),
+		ScheduleDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "schedule_generation_duration_seconds", Help: "Time from the start of a solve to its stored result.",
+			Buckets: []float64{.1, .5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600},
+		}),
+		ConstraintEvaluations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "constraint_evaluations_total", Help: "Moves the solver evaluated against the constraints.",
+		}),
+	}
+	for _, s := range ScheduleStatuses {
+		m.ScheduleGenerations.WithLabelValues(s)
 	}
 	for _, o := range ApprovalOutcomes {
 		m.ApprovalInstances.WithLabelValues(o)
@@ -149,7 +171,7 @@ func (m *Metrics) all() []prometheus.Collector {
 		m.ConsumerPending, m.OutboxPending, m.FailedEvents,
 		m.TasksCreated, m.ApprovalInstances, m.ApprovalActionDuration,
 		m.WebhookDeliveries, m.WebhookDeliveryDuration, m.WebhookEndpointsDisabled,
-		m.CleanupDeleted,
+		m.CleanupDeleted, m.ScheduleGenerations, m.ScheduleDuration, m.ConstraintEvaluations,
 	}
 }
 

@@ -1,0 +1,493 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/roster"
+)
+
+// scheduleProblem is a generated problem as request JSON.
+func scheduleProblem(t *testing.T, employees, days, shifts int) (json.RawMessage, *roster.Model) {
+	t.Helper()
+	m := roster.GenerateModel(roster.GenerateSpec{Employees: employees, Days: days, ShiftTypes: shifts, Seed: 7})
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, m
+}
+
+func (e *e2e) postSchedule(problem json.RawMessage, timeLimit string) string {
+	e.t.Helper()
+	res := e.do("POST", "/api/v1/schedules", e.key, map[string]any{"name": "test", "time_limit": timeLimit, "seed": 3, "problem": problem})
+	if res.status != 202 {
+		e.t.Fatalf("create schedule: %d %s", res.status, res.body)
+	}
+	return res.json(e.t)["id"].(string)
+}
+
+func (e *e2e) waitSchedule(id string, limit time.Duration, statuses ...string) map[string]any {
+	e.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		v := e.do("GET", "/api/v1/schedules/"+id, e.key, nil).json(e.t)
+		for _, s := range statuses {
+			if v["status"] == s {
+				return v
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("schedule %s is %v after %s, want %v", id, v["status"], limit, statuses)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *e2e) scheduleEvents(id string) []events.Envelope {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []events.Envelope
+	for _, env := range e.published {
+		if env.Subject == "schedules/"+id {
+			out = append(out, env)
+		}
+	}
+	return out
+}
+
+func TestScheduleSolveEndToEnd(t *testing.T) {
+	e := newE2E(t)
+	problem, model := scheduleProblem(t, 12, 14, 3)
+	id := e.postSchedule(problem, "2s")
+	v := e.waitSchedule(id, 30*time.Second, "completed")
+	if v["feasible"] != true {
+		t.Fatalf("not feasible: %v", v["violations"])
+	}
+	// The roster, checked with the independent evaluator.
+	res := e.do("GET", "/api/v1/schedules/"+id+"/roster", e.key, nil)
+	var out struct {
+		Dates  []string      `json:"dates"`
+		Roster roster.Roster `json:"roster"`
+	}
+	if err := json.Unmarshal(res.body, &out); err != nil || len(out.Dates) != 14 || len(out.Roster) != 12 {
+		t.Fatalf("roster: %v %s", err, res.body)
+	}
+	ev, err := roster.Evaluate(model, out.Roster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ev.Feasible || ev.Penalty != int64(v["penalty"].(float64)) {
+		t.Fatalf("evaluator: feasible %v penalty %d; service says %v", ev.Feasible, ev.Penalty, v["penalty"])
+	}
+	// Progress events came while it solved, then the completion event.
+	deadline := time.Now().Add(5 * time.Second)
+	var types []string
+	for time.Now().Before(deadline) {
+		types = types[:0]
+		for _, env := range e.scheduleEvents(id) {
+			types = append(types, env.Type)
+		}
+		if containsInOrder(types, []string{"schedule.run.progress", "schedule.run.completed"}) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !containsInOrder(types, []string{"schedule.run.progress", "schedule.run.completed"}) {
+		t.Fatalf("events: %v", types)
+	}
+	// CSV: a header of dates, one row per employee.
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/schedules/"+id+"/roster", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Accept", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(csvBody)), "\n")
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(lines[0], "employee,2025-01-06") || len(lines) != 13 {
+		t.Fatalf("csv: %s %q", resp.Header.Get("Content-Type"), csvBody)
+	}
+	// validate: the same answer without solving.
+	val := e.do("POST", "/api/v1/schedules/validate", e.key, map[string]any{"problem": json.RawMessage(problem), "roster": out.Roster}).json(t)
+	if val["feasible"] != true || int64(val["penalty"].(float64)) != ev.Penalty {
+		t.Fatalf("validate: %v", val)
+	}
+	if c := testCounter(e.metrics.ScheduleGenerations.WithLabelValues("success")); c < 1 {
+		t.Fatalf("schedule_generations_total{status=success} = %v", c)
+	}
+}
+
+func TestScheduleCancelMidSolve(t *testing.T) {
+	e := newE2E(t)
+	problem, _ := scheduleProblem(t, 60, 28, 4)
+	id := e.postSchedule(problem, "60s")
+	e.waitSchedule(id, 30*time.Second, "solving")
+	time.Sleep(300 * time.Millisecond)
+	asked := time.Now()
+	if res := e.do("POST", "/api/v1/schedules/"+id+"/cancel", e.key, nil); res.status != 202 {
+		t.Fatalf("cancel: %d %s", res.status, res.body)
+	}
+	v := e.waitSchedule(id, 10*time.Second, "cancelled")
+	if took := time.Since(asked); took > time.Second+500*time.Millisecond {
+		t.Errorf("cancelled after %s; the solver must stop within 1 s", took)
+	}
+	if v["penalty"] == nil {
+		t.Fatalf("the best roster found was not kept: %v", v)
+	}
+	if res := e.do("GET", "/api/v1/schedules/"+id+"/roster", e.key, nil); res.status != 200 {
+		t.Fatalf("roster of the cancelled run: %d %s", res.status, res.body)
+	}
+	assertProblem(t, e.do("POST", "/api/v1/schedules/"+id+"/cancel", e.key, nil), 409)
+}
+
+func TestTwentyConcurrentSchedulesWithTwoWorkers(t *testing.T) {
+	e := newE2E(t)
+	problem, _ := scheduleProblem(t, 8, 14, 2)
+	var wg sync.WaitGroup
+	ids := make([]string, 20)
+	for i := range ids {
+		wg.Add(1)
+		go func() { defer wg.Done(); ids[i] = e.postSchedule(problem, "300ms") }()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if v := e.waitSchedule(id, 60*time.Second, "completed", "failed"); v["status"] != "completed" {
+			t.Fatalf("%s: %v", id, v)
+		}
+	}
+}
+
+func TestScheduleBadInput(t *testing.T) {
+	e := newE2E(t)
+	// Malformed NRP text: the line and the reason.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/schedules?time_limit=1s", strings.NewReader("SECTION_HORIZON\n# days\nfourteen\n"))
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	req.Header.Set("Content-Type", "text/plain")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&p)
+	res.Body.Close()
+	if res.StatusCode != 422 || !strings.Contains(p["detail"].(string), "line 3") {
+		t.Fatalf("malformed NRP: %d %v", res.StatusCode, p)
+	}
+	problem, model := scheduleProblem(t, 5, 7, 2)
+	var doc map[string]any
+	_ = json.Unmarshal(problem, &doc)
+	fields := func(body map[string]any) map[string]bool {
+		res := e.do("POST", "/api/v1/schedules", e.key, body)
+		p := assertProblem(t, res, 422)
+		out := map[string]bool{}
+		for _, fe := range p["errors"].([]any) {
+			out[fe.(map[string]any)["field"].(string)] = true
+		}
+		return out
+	}
+	// Unknown shift id in cover, negative weight.
+	bad := map[string]any{}
+	for k, v := range doc {
+		bad[k] = v
+	}
+	cover := append([]any{}, doc["cover"].([]any)...)
+	c0 := map[string]any{}
+	for k, v := range cover[0].(map[string]any) {
+		c0[k] = v
+	}
+	c0["shift"] = "ZZ"
+	c0["under_weight"] = -5
+	cover[0] = c0
+	bad["cover"] = cover
+	got := fields(map[string]any{"problem": bad})
+	if !got["problem.cover[0].shift"] || !got["problem.cover[0].under_weight"] {
+		t.Fatalf("unknown shift / negative weight fields: %v", got)
+	}
+	// Horizon above the limit names the limit.
+	long := map[string]any{}
+	for k, v := range doc {
+		long[k] = v
+	}
+	long["days"] = 400
+	delete(long, "cover")
+	long["cover"] = []any{}
+	res2 := e.do("POST", "/api/v1/schedules", e.key, map[string]any{"problem": long})
+	p2 := assertProblem(t, res2, 422)
+	if !strings.Contains(string(res2.body), "366") {
+		t.Fatalf("horizon limit not named: %v", p2)
+	}
+	assertProblem(t, e.do("POST", "/api/v1/schedules", e.key, map[string]any{"problem": json.RawMessage(problem), "time_limit": "forever"}), 422)
+	// Nothing was created by any of these.
+	var n int
+	_ = e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM schedules`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d schedules created by bad requests", n)
+	}
+	_ = model
+}
+
+// publishedRoster solves and publishes a small roster and returns its id,
+// model and roster.
+func (e *e2e) publishedRoster(t *testing.T) (string, *roster.Model, roster.Roster) {
+	t.Helper()
+	problem, model := scheduleProblem(t, 10, 14, 2)
+	id := e.postSchedule(problem, "1s")
+	if v := e.waitSchedule(id, 30*time.Second, "completed"); v["feasible"] != true {
+		t.Fatalf("base roster infeasible: %v", v["violations"])
+	}
+	if res := e.do("POST", "/api/v1/schedules/"+id+"/publish", e.key, nil); res.status != 200 {
+		t.Fatalf("publish: %d %s", res.status, res.body)
+	}
+	var out struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+id+"/roster", e.key, nil).body, &out)
+	return id, model, out.Roster
+}
+
+const leaveTemplate = `{"id": "leave", "name": "Leave", "kind": "leave", "form": [
+	{"name": "person", "type": "person", "required": true},
+	{"name": "from_date", "type": "date", "required": true},
+	{"name": "to_date", "type": "date", "required": true}],
+  "nodes": [{"id": "start", "type": "start", "next": "n1"},
+	{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["mgr"]}]}},
+	{"id": "end", "type": "end"}]}`
+
+func TestLeaveApprovedReplansPublishedRoster(t *testing.T) {
+	e := newE2E(t)
+	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
+		t.Fatalf("settings: %d %s", res.status, res.body)
+	}
+	baseID, model, base := e.publishedRoster(t)
+	// Pick an employee who works on at least two of days 3..6 and make
+	// them a directory person so the leave form accepts them.
+	dates := model.Dates()
+	var who string
+	for _, emp := range model.Employees {
+		n := 0
+		for d := 3; d <= 6; d++ {
+			if base[emp.ID][d] != "" {
+				n++
+			}
+		}
+		if n >= 2 {
+			who = emp.ID
+			break
+		}
+	}
+	if who == "" {
+		t.Fatal("no employee works days 3..6")
+	}
+	e.do("PUT", "/api/v1/people/"+who, e.key, map[string]any{"name": "Employee " + who, "manager": "mgr"})
+	e.template(leaveTemplate)
+	inst := e.submit("leave", who, map[string]any{"person": who, "from_date": dates[3], "to_date": dates[6]})
+	e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
+
+	// The re-plan appears, linked to the approval, and completes.
+	var replanID string
+	deadline := time.Now().Add(30 * time.Second)
+	for replanID == "" {
+		items := e.do("GET", "/api/v1/schedules?approval_id="+inst, e.key, nil).json(t)["items"].([]any)
+		if len(items) == 1 {
+			replanID = items[0].(map[string]any)["id"].(string)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no re-plan for the approved leave")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	v := e.waitSchedule(replanID, 30*time.Second, "completed")
+	if v["parent_id"] != baseID || v["feasible"] != true {
+		t.Fatalf("re-plan: %v", v)
+	}
+	// Published automatically, superseding the base.
+	deadline = time.Now().Add(5 * time.Second)
+	for v["published"] != true && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		v = e.do("GET", "/api/v1/schedules/"+replanID, e.key, nil).json(t)
+	}
+	if v["published"] != true {
+		t.Fatalf("re-plan not published: %v", v)
+	}
+	if b := e.do("GET", "/api/v1/schedules/"+baseID, e.key, nil).json(t); b["published"] != false || b["superseded_by"] != replanID {
+		t.Fatalf("base not superseded: %v %v", b["published"], b["superseded_by"])
+	}
+	// The leave days are off and the diff touches only what it must.
+	var out struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+replanID+"/roster", e.key, nil).body, &out)
+	leaveCells := 0
+	for d := 3; d <= 6; d++ {
+		if out.Roster[who][d] != "" {
+			t.Fatalf("%s works %s during the leave", who, dates[d])
+		}
+		if base[who][d] != "" {
+			leaveCells++
+		}
+	}
+	var diff []struct{ Employee, Date, From, To string }
+	_ = json.Unmarshal(mustJSON(v["diff"]), &diff)
+	for d := 3; d <= 6; d++ {
+		if base[who][d] == "" {
+			continue
+		}
+		found := false
+		for _, c := range diff {
+			found = found || (c.Employee == who && c.Date == dates[d] && c.To == "")
+		}
+		if !found {
+			t.Fatalf("diff lacks %s's leave day %s: %v", who, dates[d], diff)
+		}
+	}
+	if len(diff) > 4*leaveCells {
+		t.Fatalf("the re-plan changed %d assignments for %d leave shifts: %v", len(diff), leaveCells, diff)
+	}
+	// The replanned event carries the same diff.
+	deadline = time.Now().Add(5 * time.Second)
+	var replanned []events.Envelope
+	for time.Now().Before(deadline) {
+		replanned = nil
+		for _, env := range e.scheduleEvents(replanID) {
+			if env.Type == "schedule.run.replanned" {
+				replanned = append(replanned, env)
+			}
+		}
+		if len(replanned) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(replanned) != 1 || !strings.Contains(string(replanned[0].Data), `"changes":`+fmt.Sprint(len(diff))) {
+		t.Fatalf("replanned events: %d %s", len(replanned), firstData(replanned))
+	}
+
+	// The same approval event delivered again (as after a relay crash past
+	// the de-duplication window) creates no second re-plan.
+	var seq uint64
+	_ = e.deps.DB.QueryRow(context.Background(), `SELECT stream_seq FROM events WHERE type = 'approval.instance.approved' AND subject = $1`, "approvals/"+inst).Scan(&seq)
+	stream, _ := e.deps.JS.Stream(context.Background(), events.EventsStream)
+	raw, err := stream.GetMsg(context.Background(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup := &jsMsg{subject: raw.Subject, data: raw.Data, header: raw.Header}
+	if _, err := e.deps.JS.PublishMsg(context.Background(), dup.msg("dup-"+inst)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	var replans int
+	_ = e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM schedules WHERE approval_id = $1`, inst).Scan(&replans)
+	if replans != 1 {
+		t.Fatalf("%d re-plans for one approval", replans)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func firstData(es []events.Envelope) string {
+	if len(es) == 0 {
+		return ""
+	}
+	return string(es[0].Data)
+}
+
+const swapTemplate = `{"id": "swap", "name": "Shift swap", "kind": "shift_swap", "form": [
+	{"name": "person", "type": "person", "required": true},
+	{"name": "date", "type": "date", "required": true},
+	{"name": "other_person", "type": "person", "required": true},
+	{"name": "other_date", "type": "date", "required": true}],
+  "nodes": [{"id": "start", "type": "start", "next": "n1"},
+	{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["mgr"]}]}},
+	{"id": "end", "type": "end"}]}`
+
+func TestSwapThatBreaksAHardRuleIsRefusedAtSubmit(t *testing.T) {
+	e := newE2E(t)
+	_, model, base := e.publishedRoster(t)
+	dates := model.Dates()
+	// A swap that hands someone a shift on one of their fixed days off.
+	var a, b string
+	var day int
+	for _, emp := range model.Employees {
+		for _, off := range emp.FixedDaysOff {
+			d := indexOf(dates, off)
+			if d < 0 {
+				continue
+			}
+			for _, other := range model.Employees {
+				if other.ID != emp.ID && base[other.ID][d] != "" {
+					a, b, day = emp.ID, other.ID, d
+					break
+				}
+			}
+			if a != "" {
+				break
+			}
+		}
+		if a != "" {
+			break
+		}
+	}
+	if a == "" {
+		t.Skip("the generated roster has no fixed day off to swap into")
+	}
+	for _, p := range []string{a, b} {
+		e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": p, "manager": "mgr"})
+	}
+	e.template(swapTemplate)
+	res := e.do("POST", "/api/v1/approvals", e.key, map[string]any{"template_id": "swap", "initiator": a,
+		"form": map[string]any{"person": a, "date": dates[day], "other_person": b, "other_date": dates[day]}})
+	p := assertProblem(t, res, 422)
+	if p["violations"] == nil || len(p["violations"].([]any)) == 0 {
+		t.Fatalf("422 without the violations: %s", res.body)
+	}
+	var n int
+	_ = e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM approval_instances WHERE template_id = 'swap'`).Scan(&n)
+	if n != 0 {
+		t.Fatal("a refused swap reached the approvers")
+	}
+}
+
+func indexOf(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return -1
+}
+
+// jsMsg republishes a stored stream message under a new message id.
+type jsMsg struct {
+	subject string
+	data    []byte
+	header  map[string][]string
+}
+
+func (m *jsMsg) msg(id string) *natsMsg {
+	out := newNatsMsg(m.subject)
+	out.Data = m.data
+	for k, vs := range m.header {
+		for _, v := range vs {
+			out.Header.Add(k, v)
+		}
+	}
+	out.Header.Set(jetstream.MsgIDHeader, id)
+	return out
+}

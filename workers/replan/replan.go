@@ -1,0 +1,311 @@
+// Package replan closes the loop between approvals and scheduling: when a
+// leave or shift-swap request is approved, every published roster it
+// touches is re-planned with the smallest disruption (the old roster is the
+// "previous" roster, each change costs a penalty) and the request's days
+// fixed, and the result is a new schedule linked to the approval.
+package replan
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/flow"
+	"github.com/shiftflow/shiftflow/roster"
+	"github.com/shiftflow/shiftflow/workers"
+	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/schedule"
+)
+
+// Consumer reads approved approvals from the EVENTS stream.
+func Consumer(maxDeliver int, ackWait time.Duration) events.ConsumerSpec {
+	return events.ConsumerSpec{
+		Name: "replan", Stream: events.EventsStream, Filter: "evt.approval.instance.approved.>",
+		MaxDeliver: maxDeliver, AckWait: ackWait, MaxAckPending: 256,
+		Description: "turns approved leave and shift-swap requests into re-plans of the published rosters",
+	}
+}
+
+// Handler creates re-plan requests.
+type Handler struct {
+	Publisher    *events.Publisher
+	TimeLimit    time.Duration
+	ChangeWeight int
+}
+
+// replanNamespace derives a re-plan's schedule id from the approval and the
+// base roster: the same approval event, however often delivered, creates
+// one re-plan per roster.
+var replanNamespace = uuid.MustParse("2d6a4c1e-8f0b-4a3c-9e7d-5b1f0a2c3d4e")
+
+// ReplanID is the schedule id of the re-plan of base for an approval.
+func ReplanID(approvalID, base uuid.UUID) uuid.UUID {
+	return uuid.NewSHA1(replanNamespace, []byte(approvalID.String()+"/"+base.String()))
+}
+
+// Handle implements workers.Handler.
+func (h *Handler) Handle(ctx context.Context, m *workers.Message) (workers.Commit, error) {
+	env, err := m.Envelope()
+	if err != nil {
+		return nil, workers.Permanent(err)
+	}
+	var ev approval.EventData
+	if err := json.Unmarshal(env.Data, &ev); err != nil {
+		return nil, workers.Permanent(fmt.Errorf("approved event: %w", err))
+	}
+	approvalID, err := uuid.Parse(ev.InstanceID)
+	if err != nil {
+		return nil, workers.Permanent(fmt.Errorf("approved event: instance id %q", ev.InstanceID))
+	}
+	org := env.OrgID
+	return func(ctx context.Context, tx *workers.Tx) error {
+		tmpl, err := tx.Q.GetTemplateVersion(ctx, dbsqlc.GetTemplateVersionParams{OrgID: org, ID: ev.TemplateID, Version: int32(ev.TemplateVersion)})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		kind := flow.Kind(tmpl.Kind)
+		if kind != flow.KindLeave && kind != flow.KindShiftSwap {
+			return nil
+		}
+		// Every re-plan of an approval is created in one transaction: if any
+		// exists, this event was handled (even if it arrives with another id).
+		done, err := tx.Q.CountReplansOfApproval(ctx, approvalID)
+		if err != nil || done > 0 {
+			return err
+		}
+		change, err := ChangeFromForm(kind, ev.Form)
+		if err != nil {
+			return workers.Permanent(err)
+		}
+		from, to := change.Span()
+		bases, err := tx.Q.PublishedCovering(ctx, dbsqlc.PublishedCoveringParams{OrgID: org, FromDate: from, ToDate: to})
+		if err != nil {
+			return err
+		}
+		for _, base := range bases {
+			if err := h.replan(ctx, tx, org, approvalID, base, change); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+func (h *Handler) replan(ctx context.Context, tx *workers.Tx, org string, approvalID uuid.UUID, base dbsqlc.Schedule, change Change) error {
+	model, err := roster.DecodeModel(base.Problem)
+	if err != nil {
+		return workers.Permanent(fmt.Errorf("published schedule %s: stored problem: %w", base.ID, err))
+	}
+	dates := model.Dates()
+	current, err := schedule.LoadRoster(ctx, tx.Q, base.ID, dates)
+	if err != nil {
+		return err
+	}
+	if !change.Apply(model, current) {
+		return nil // the roster does not involve these people or dates
+	}
+	model.Previous = &roster.Previous{ChangeWeight: h.ChangeWeight, Roster: current}
+	problem, err := json.Marshal(model)
+	if err != nil {
+		return err
+	}
+	id := ReplanID(approvalID, base.ID)
+	n, err := tx.Q.InsertReplan(ctx, dbsqlc.InsertReplanParams{ApprovalID: approvalID, BaseScheduleID: base.ID, ReplanScheduleID: id, OrgID: org})
+	if err != nil || n == 0 {
+		return err // n == 0: this approval already re-planned this roster
+	}
+	cmd := schedule.SolveCommand{ScheduleID: id.String(), Name: fmt.Sprintf("re-plan of %s for approval %s", base.ID, approvalID),
+		Source: "replan", Problem: problem, TimeLimitMS: int(h.TimeLimit.Milliseconds()), Seed: 1,
+		ParentID: base.ID.String(), ApprovalID: approvalID.String(), RequestedBy: "replan"}
+	row, err := schedule.RowParams(org, cmd, model)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Q.InsertSchedule(ctx, row); err != nil {
+		return err
+	}
+	e, err := events.New(org, "shiftflow/replan", schedule.TypeSolve, "schedules/"+id.String(), cmd)
+	if err != nil {
+		return err
+	}
+	// The command id is the schedule id: published again after a rollback,
+	// it is the same command, and the solver's idempotency covers it.
+	e.ID = id.String()
+	_, err = h.Publisher.PublishCommand(ctx, e)
+	return err
+}
+
+// Change is what an approved request does to a roster.
+type Change interface {
+	// Span is the date range the change touches.
+	Span() (from, to time.Time)
+	// Apply adds the change to a model re-planning current; false when the
+	// roster is not concerned.
+	Apply(m *roster.Model, current roster.Roster) bool
+}
+
+// ChangeFromForm reads the change from an approved form.
+func ChangeFromForm(kind flow.Kind, form map[string]any) (Change, error) {
+	str := func(name string) (string, error) {
+		v, ok := form[name].(string)
+		if !ok || v == "" {
+			return "", fmt.Errorf("%s form lacks %s", kind, name)
+		}
+		return v, nil
+	}
+	date := func(name string) (time.Time, error) {
+		s, err := str(name)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return time.Parse(roster.DateLayout, s)
+	}
+	switch kind {
+	case flow.KindLeave:
+		person, err := str(flow.FieldPerson)
+		if err != nil {
+			return nil, err
+		}
+		from, err := date(flow.FieldFromDate)
+		if err != nil {
+			return nil, err
+		}
+		to, err := date(flow.FieldToDate)
+		if err != nil {
+			return nil, err
+		}
+		return Leave{Person: person, From: from, To: to}, nil
+	case flow.KindShiftSwap:
+		a, err := str(flow.FieldPerson)
+		if err != nil {
+			return nil, err
+		}
+		b, err := str(flow.FieldOtherPerson)
+		if err != nil {
+			return nil, err
+		}
+		da, err := date(flow.FieldDate)
+		if err != nil {
+			return nil, err
+		}
+		db, err := date(flow.FieldOtherDate)
+		if err != nil {
+			return nil, err
+		}
+		return Swap{Person: a, Date: da, Other: b, OtherDate: db}, nil
+	}
+	return nil, fmt.Errorf("kind %q changes no roster", kind)
+}
+
+// Leave makes a person's days in [From, To] fixed days off.
+type Leave struct {
+	Person   string
+	From, To time.Time
+}
+
+// Span implements Change.
+func (l Leave) Span() (time.Time, time.Time) { return l.From, l.To }
+
+// Apply implements Change.
+func (l Leave) Apply(m *roster.Model, _ roster.Roster) bool {
+	i := slices.IndexFunc(m.Employees, func(e roster.Employee) bool { return e.ID == l.Person })
+	if i < 0 {
+		return false
+	}
+	inHorizon := map[string]bool{}
+	for _, d := range m.Dates() {
+		inHorizon[d] = true
+	}
+	touched := false
+	for d := l.From; !d.After(l.To); d = d.AddDate(0, 0, 1) {
+		ds := d.Format(roster.DateLayout)
+		if !inHorizon[ds] {
+			continue
+		}
+		touched = true
+		if !slices.Contains(m.Employees[i].FixedDaysOff, ds) {
+			m.Employees[i].FixedDaysOff = append(m.Employees[i].FixedDaysOff, ds)
+		}
+		// A pinned shift on a leave day would contradict the leave.
+		m.Pinned = slices.DeleteFunc(m.Pinned, func(a roster.Assignment) bool { return a.Employee == l.Person && a.Date == ds && a.Shift != "" })
+	}
+	return touched
+}
+
+// Swap exchanges shifts: Person gives their shift on Date to Other and
+// takes Other's shift on OtherDate (on the same date they simply trade).
+type Swap struct {
+	Person    string
+	Date      time.Time
+	Other     string
+	OtherDate time.Time
+}
+
+// Span implements Change.
+func (s Swap) Span() (time.Time, time.Time) {
+	if s.OtherDate.Before(s.Date) {
+		return s.OtherDate, s.Date
+	}
+	return s.Date, s.OtherDate
+}
+
+// Pins are the assignments a swap fixes in a roster.
+func (s Swap) Pins(m *roster.Model, current roster.Roster) ([]roster.Assignment, bool) {
+	dates := m.Dates()
+	di := slices.Index(dates, s.Date.Format(roster.DateLayout))
+	oi := slices.Index(dates, s.OtherDate.Format(roster.DateLayout))
+	if di < 0 || oi < 0 || current[s.Person] == nil || current[s.Other] == nil {
+		return nil, false
+	}
+	mine, theirs := current[s.Person][di], current[s.Other][oi]
+	d, o := dates[di], dates[oi]
+	if di == oi {
+		return []roster.Assignment{{Employee: s.Person, Date: d, Shift: theirs}, {Employee: s.Other, Date: d, Shift: mine}}, true
+	}
+	return []roster.Assignment{
+		{Employee: s.Person, Date: d, Shift: ""}, {Employee: s.Other, Date: d, Shift: mine},
+		{Employee: s.Other, Date: o, Shift: ""}, {Employee: s.Person, Date: o, Shift: theirs},
+	}, true
+}
+
+// Apply implements Change.
+func (s Swap) Apply(m *roster.Model, current roster.Roster) bool {
+	pins, ok := s.Pins(m, current)
+	if !ok {
+		return false
+	}
+	for _, p := range pins {
+		m.Pinned = slices.DeleteFunc(m.Pinned, func(a roster.Assignment) bool { return a.Employee == p.Employee && a.Date == p.Date })
+	}
+	m.Pinned = append(m.Pinned, pins...)
+	return true
+}
+
+// Swapped returns current with the swap's pins applied (for checking a
+// request before anyone approves it).
+func (s Swap) Swapped(m *roster.Model, current roster.Roster) (roster.Roster, bool) {
+	pins, ok := s.Pins(m, current)
+	if !ok {
+		return nil, false
+	}
+	dates := m.Dates()
+	out := roster.Roster{}
+	for e, row := range current {
+		out[e] = slices.Clone(row)
+	}
+	for _, p := range pins {
+		out[p.Employee][slices.Index(dates, p.Date)] = p.Shift
+	}
+	return out, true
+}
