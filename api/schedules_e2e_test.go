@@ -491,3 +491,34 @@ func (m *jsMsg) msg(id string) *natsMsg {
 	out.Header.Set(jetstream.MsgIDHeader, id)
 	return out
 }
+
+// Employees can come from the people directory, with their contracts.
+func TestScheduleWithDirectoryEmployees(t *testing.T) {
+	e := newE2E(t)
+	_, model := scheduleProblem(t, 6, 7, 1)
+	var people []any
+	for _, emp := range model.Employees {
+		people = append(people, map[string]any{"id": emp.ID, "name": emp.ID, "department": "ward", "skills": emp.Skills, "contract": emp.Contract})
+	}
+	if res := e.do("POST", "/api/v1/people:batch", e.key, map[string]any{"people": people}); res.status != 200 {
+		t.Fatalf("people: %d %s", res.status, res.body)
+	}
+	model.Employees = nil
+	body, _ := json.Marshal(model)
+	var doc map[string]any
+	_ = json.Unmarshal(body, &doc)
+	delete(doc, "employees")
+	res := e.do("POST", "/api/v1/schedules", e.key, map[string]any{"time_limit": "1s", "problem": doc, "employees_from": map[string]any{"department": "ward"}})
+	if res.status != 202 {
+		t.Fatalf("create: %d %s", res.status, res.body)
+	}
+	id := res.json(t)["id"].(string)
+	v := e.waitSchedule(id, 30*time.Second, "completed")
+	if v["employees"].(float64) != 6 {
+		t.Fatalf("employees = %v, want the 6 of the ward", v["employees"])
+	}
+	p := assertProblem(t, e.do("POST", "/api/v1/schedules", e.key, map[string]any{"problem": doc, "employees_from": map[string]any{"department": "nowhere"}}), 422)
+	if p["errors"].([]any)[0].(map[string]any)["field"] != "employees_from" {
+		t.Fatalf("empty selection: %v", p)
+	}
+}
