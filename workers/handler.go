@@ -79,7 +79,8 @@ type Commit func(ctx context.Context, tx *Tx) error
 // Handler processes a message. Work that must not hold a transaction open
 // (a solver run, an HTTP call) happens in Handle; the returned Commit runs in
 // the transaction that also records the message as processed. A nil Commit
-// with a nil error means "nothing to write".
+// with a nil error means "nothing to write": the message is acknowledged
+// without a transaction.
 type Handler interface {
 	Handle(ctx context.Context, m *Message) (Commit, error)
 }

@@ -371,6 +371,11 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 	if err != nil {
 		return err
 	}
+	if commit == nil {
+		// Nothing to write: no effect can be duplicated, so no transaction
+		// and no processed row are needed (most events most consumers skip).
+		return nil
+	}
 	tx, err := p.DB.Begin(ctx)
 	if err != nil {
 		return err
@@ -383,13 +388,11 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 	if err := wtx.D.InsertProcessedMessage(ctx, dbsqlc.InsertProcessedMessageParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
 		return err
 	}
-	if commit != nil {
-		if err := commit(ctx, wtx); err != nil {
-			if isProcessedConflict(err) {
-				return errDuplicate
-			}
-			return err
+	if err := commit(ctx, wtx); err != nil {
+		if isProcessedConflict(err) {
+			return errDuplicate
 		}
+		return err
 	}
 	if m.Delivery > 1 {
 		if err := wtx.D.ClearMessageFailures(ctx, dbsqlc.ClearMessageFailuresParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {

@@ -28,7 +28,7 @@ func init() {
 	registerPool("replan", func(a *app) *workers.Pool {
 		return &workers.Pool{
 			Spec: replan.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerReplanConcurrency,
-			Handler: &replan.Handler{Publisher: events.NewPublisher(a.js, a.metrics), TimeLimit: a.cfg.ReplanTimeLimit, ChangeWeight: a.cfg.ReplanChangeWeight},
+			Handler: &replan.Handler{DB: a.db, Publisher: events.NewPublisher(a.js, a.metrics), TimeLimit: a.cfg.ReplanTimeLimit, ChangeWeight: a.cfg.ReplanChangeWeight},
 			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})

@@ -163,17 +163,17 @@ ON CONFLICT (id) DO NOTHING
 `
 
 type InsertInstanceParams struct {
-	ID              uuid.UUID       `json:"id"`
-	OrgID           string          `json:"org_id"`
-	TemplateID      string          `json:"template_id"`
-	TemplateVersion int32           `json:"template_version"`
-	Initiator       string          `json:"initiator"`
-	Status          string          `json:"status"`
-	State           json.RawMessage `json:"state"`
-	Version         int32           `json:"version"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	FinishedAt      *time.Time      `json:"finished_at"`
+	ID              uuid.UUID  `json:"id"`
+	OrgID           string     `json:"org_id"`
+	TemplateID      string     `json:"template_id"`
+	TemplateVersion int32      `json:"template_version"`
+	Initiator       string     `json:"initiator"`
+	Status          string     `json:"status"`
+	State           []byte     `json:"state"`
+	Version         int32      `json:"version"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	FinishedAt      *time.Time `json:"finished_at"`
 }
 
 func (q *Queries) InsertInstance(ctx context.Context, arg InsertInstanceParams) (int64, error) {
@@ -678,14 +678,14 @@ RETURNING version
 `
 
 type UpdateInstanceParams struct {
-	OrgID      string          `json:"org_id"`
-	ID         uuid.UUID       `json:"id"`
-	Status     string          `json:"status"`
-	State      json.RawMessage `json:"state"`
-	Version    int32           `json:"version"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-	FinishedAt *time.Time      `json:"finished_at"`
-	OldVersion int32           `json:"old_version"`
+	OrgID      string     `json:"org_id"`
+	ID         uuid.UUID  `json:"id"`
+	Status     string     `json:"status"`
+	State      []byte     `json:"state"`
+	Version    int32      `json:"version"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	OldVersion int32      `json:"old_version"`
 }
 
 // Optimistic lock: no row back means another command changed the instance first.

@@ -34,17 +34,17 @@ type ApprovalCc struct {
 }
 
 type ApprovalInstance struct {
-	ID              uuid.UUID       `json:"id"`
-	OrgID           string          `json:"org_id"`
-	TemplateID      string          `json:"template_id"`
-	TemplateVersion int32           `json:"template_version"`
-	Initiator       string          `json:"initiator"`
-	Status          string          `json:"status"`
-	State           json.RawMessage `json:"state"`
-	Version         int32           `json:"version"`
-	CreatedAt       time.Time       `json:"created_at"`
-	UpdatedAt       time.Time       `json:"updated_at"`
-	FinishedAt      *time.Time      `json:"finished_at"`
+	ID              uuid.UUID  `json:"id"`
+	OrgID           string     `json:"org_id"`
+	TemplateID      string     `json:"template_id"`
+	TemplateVersion int32      `json:"template_version"`
+	Initiator       string     `json:"initiator"`
+	Status          string     `json:"status"`
+	State           []byte     `json:"state"`
+	Version         int32      `json:"version"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+	FinishedAt      *time.Time `json:"finished_at"`
 }
 
 type ApprovalTask struct {

@@ -44,7 +44,8 @@ CREATE TABLE approval_instances (
     template_version int         NOT NULL,
     initiator        text        NOT NULL,
     status           text        NOT NULL,
-    state            jsonb       NOT NULL,
+    -- the flow state as JSON bytes: never queried inside, so not parsed into jsonb
+    state            bytea       NOT NULL,
     version          int         NOT NULL,
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,

@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
@@ -36,9 +38,38 @@ func Consumer(maxDeliver int, ackWait time.Duration) events.ConsumerSpec {
 
 // Handler creates re-plan requests.
 type Handler struct {
+	DB           *pgxpool.Pool
 	Publisher    *events.Publisher
 	TimeLimit    time.Duration
 	ChangeWeight int
+
+	mu    sync.Mutex
+	kinds map[string]flow.Kind // template versions never change
+}
+
+// kindOf is the kind of a template version ("" when it no longer exists).
+func (h *Handler) kindOf(ctx context.Context, org, id string, version int) (flow.Kind, error) {
+	key := fmt.Sprintf("%s/%s/%d", org, id, version)
+	h.mu.Lock()
+	k, ok := h.kinds[key]
+	h.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	tmpl, err := dbsqlc.New(h.DB).GetTemplateVersion(ctx, dbsqlc.GetTemplateVersionParams{OrgID: org, ID: id, Version: int32(version)})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	if h.kinds == nil || len(h.kinds) > 10000 {
+		h.kinds = map[string]flow.Kind{}
+	}
+	h.kinds[key] = flow.Kind(tmpl.Kind)
+	h.mu.Unlock()
+	return flow.Kind(tmpl.Kind), nil
 }
 
 // replanNamespace derives a re-plan's schedule id from the approval and the
@@ -66,18 +97,14 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) (workers.Commi
 		return nil, workers.Permanent(fmt.Errorf("approved event: instance id %q", ev.InstanceID))
 	}
 	org := env.OrgID
+	kind, err := h.kindOf(ctx, org, ev.TemplateID, ev.TemplateVersion)
+	if err != nil {
+		return nil, err
+	}
+	if kind != flow.KindLeave && kind != flow.KindShiftSwap {
+		return nil, nil // most approvals change no roster: nothing to write
+	}
 	return func(ctx context.Context, tx *workers.Tx) error {
-		tmpl, err := tx.Q.GetTemplateVersion(ctx, dbsqlc.GetTemplateVersionParams{OrgID: org, ID: ev.TemplateID, Version: int32(ev.TemplateVersion)})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		kind := flow.Kind(tmpl.Kind)
-		if kind != flow.KindLeave && kind != flow.KindShiftSwap {
-			return nil
-		}
 		// Every re-plan of an approval is created in one transaction: if any
 		// exists, this event was handled (even if it arrives with another id).
 		done, err := tx.Q.CountReplansOfApproval(ctx, approvalID)
