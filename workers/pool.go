@@ -31,6 +31,11 @@ type Pool struct {
 	Log             *slog.Logger
 	ShutdownTimeout time.Duration
 	Backoff         Backoff
+	// BatchSize > 1 lets a worker apply up to that many waiting messages in
+	// one transaction (one commit, fewer round trips). A batch that fails is
+	// retried message by message, so batching never changes outcomes. Only
+	// for handlers whose Handle is cheap: it may run again on that retry.
+	BatchSize int
 	// FetchExpiry and Heartbeat tune the pull requests; short values make a
 	// restarted server noticed sooner.
 	FetchExpiry time.Duration
@@ -52,6 +57,9 @@ var (
 func (p *Pool) defaults() {
 	if p.Concurrency < 1 {
 		p.Concurrency = 1
+	}
+	if p.BatchSize < 1 {
+		p.BatchSize = 1
 	}
 	if p.Log == nil {
 		p.Log = slog.Default()
@@ -95,12 +103,46 @@ func (p *Pool) Run(ctx context.Context) error {
 	defer cancelWork()
 
 	var inflight sync.WaitGroup
-	slots := make(chan struct{}, p.Concurrency)
+	slots := make(chan struct{}, p.Concurrency*p.BatchSize)
 	go p.reportPending(ctx, cons)
+	// With batching, Concurrency workers take messages from ready, each up to
+	// BatchSize at a time.
+	ready := make(chan jetstream.Msg, p.Concurrency*p.BatchSize)
+	if p.BatchSize > 1 {
+		var workers sync.WaitGroup
+		for i := 0; i < p.Concurrency; i++ {
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				for first := range ready {
+					batch := []jetstream.Msg{first}
+				fill:
+					for len(batch) < p.BatchSize {
+						select {
+						case m, ok := <-ready:
+							if !ok {
+								break fill
+							}
+							batch = append(batch, m)
+						default:
+							break fill
+						}
+					}
+					p.processBatch(workCtx, batch)
+					for range batch {
+						<-slots
+						inflight.Done()
+					}
+				}
+			}()
+		}
+		defer workers.Wait()
+		defer close(ready)
+	}
 
 	for ctx.Err() == nil {
 		it, err := cons.Messages(
-			jetstream.PullMaxMessages(p.Concurrency),
+			jetstream.PullMaxMessages(p.Concurrency*p.BatchSize),
 			jetstream.PullExpiry(p.FetchExpiry),
 			jetstream.PullHeartbeat(p.Heartbeat),
 			jetstream.WithMessagesErrOnMissingHeartbeat(false),
@@ -137,6 +179,10 @@ func (p *Pool) Run(ctx context.Context) error {
 				continue
 			}
 			inflight.Add(1)
+			if p.BatchSize > 1 {
+				ready <- raw
+				continue
+			}
 			go func() {
 				defer func() { <-slots; inflight.Done() }()
 				p.process(workCtx, raw)
@@ -243,13 +289,15 @@ func (p *Pool) observe(outcome string, start time.Time) {
 func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
 	start := time.Now()
 	m := newMessage(raw, p.Spec.Name)
-	log := p.Log.With("message_id", m.ID, "subject", m.Subject, "delivery", m.Delivery)
-
 	// Keep the message ours while the handler runs.
 	stopProgress := p.keepAlive(raw)
 	defer stopProgress()
+	p.settle(ctx, raw, m, p.run(ctx, m), start)
+}
 
-	err := p.run(ctx, m)
+// settle acknowledges, retries or dead-letters a message after its run.
+func (p *Pool) settle(ctx context.Context, raw jetstream.Msg, m *Message, err error, start time.Time) {
+	log := p.Log.With("message_id", m.ID, "subject", m.Subject, "delivery", m.Delivery)
 	if m.ID != m.MsgID {
 		defer p.recordReplay(ctx, m, err)
 	}
@@ -291,6 +339,95 @@ func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
 		}
 		p.observe("retry", start)
 	}
+}
+
+// processBatch applies several first deliveries in one transaction. Any
+// failure rolls the batch back and each message is processed on its own,
+// which settles it exactly as without batching.
+func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
+	if len(raws) == 1 {
+		p.process(ctx, raws[0])
+		return
+	}
+	type item struct {
+		raw    jetstream.Msg
+		m      *Message
+		commit Commit
+		start  time.Time
+		stop   func()
+	}
+	var items []item
+	var single []jetstream.Msg
+	for _, raw := range raws {
+		m := newMessage(raw, p.Spec.Name)
+		if m.Delivery > 1 || m.ID != m.MsgID {
+			single = append(single, raw) // redeliveries and replays take the careful path
+			continue
+		}
+		it := item{raw: raw, m: m, start: time.Now(), stop: p.keepAlive(raw)}
+		commit, err := p.handle(ctx, m)
+		if err != nil || commit == nil {
+			p.settle(ctx, raw, m, err, it.start)
+			it.stop()
+			continue
+		}
+		it.commit = commit
+		items = append(items, it)
+	}
+	defer func() {
+		for _, it := range items {
+			it.stop()
+		}
+	}()
+	for _, raw := range single {
+		p.process(ctx, raw)
+	}
+	if len(items) == 0 {
+		return
+	}
+	err := func() error {
+		tx, err := p.DB.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		wtx := newTx(tx)
+		for _, it := range items {
+			if err := wtx.D.InsertProcessedMessage(ctx, dbsqlc.InsertProcessedMessageParams{Consumer: it.m.Consumer, MessageID: it.m.ID}); err != nil {
+				return err
+			}
+			if err := it.commit(ctx, wtx); err != nil {
+				return err
+			}
+		}
+		if err := wtx.pipe.Flush(ctx); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}()
+	if err != nil {
+		p.Log.Debug("batch failed; processing its messages one by one", "error", err, "size", len(items))
+		for _, it := range items {
+			it.stop()
+			p.process(ctx, it.raw)
+		}
+		items = nil
+		return
+	}
+	for _, it := range items {
+		p.settle(ctx, it.raw, it.m, nil, it.start)
+	}
+}
+
+// handle runs the handler's first phase, turning a panic into an error.
+func (p *Pool) handle(ctx context.Context, m *Message) (c Commit, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.Log.Error("handler panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	return p.Handler.Handle(ctx, m)
 }
 
 var errDuplicate = errors.New("duplicate message")

@@ -428,3 +428,33 @@ func TestManyMessagesExactlyOnce(t *testing.T) {
 		t.Fatalf("%d messages applied more than once", d)
 	}
 }
+
+// Batching commits several messages together; a message that fails makes
+// its batch fall back to one-by-one processing, so every good message is
+// applied exactly once and the bad one still becomes a dead letter.
+func TestBatchedPoolExactlyOnce(t *testing.T) {
+	f := newFixture(t)
+	p := f.pool(effectHandler(f), testSpec, 4)
+	p.BatchSize = 16
+	const n = 200
+	var ids []string
+	for i := 0; i < n; i++ {
+		fail := ""
+		if i == 57 {
+			fail = "always"
+		}
+		ids = append(ids, f.publish(t, fmt.Sprint(i), fail).ID)
+	}
+	start(t, p)
+	waitFor(t, 30*time.Second, "all good messages applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == n-1 })
+	waitFor(t, 15*time.Second, "the bad one dead-lettered", func() bool {
+		return f.count(t, `SELECT count(*) FROM failed_events WHERE message_id = $1`, ids[57]) == 1
+	})
+	if d := f.count(t, `SELECT count(*) FROM (SELECT message_id FROM test_effects GROUP BY message_id HAVING count(*) > 1) d`); d != 0 {
+		t.Fatalf("%d messages applied more than once", d)
+	}
+	if e := f.count(t, `SELECT count(*) FROM events WHERE type = 'test.effect.applied'`); e != n-1 {
+		t.Fatalf("events = %d, want %d", e, n-1)
+	}
+	waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+}

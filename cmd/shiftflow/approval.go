@@ -15,7 +15,7 @@ func init() {
 	registerPool("approval", func(a *app) *workers.Pool {
 		return &workers.Pool{
 			Spec:        approval.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait),
-			Concurrency: a.cfg.WorkerApprovalConcurrency,
+			Concurrency: a.cfg.WorkerApprovalConcurrency, BatchSize: a.cfg.WorkerBatchSize,
 			Handler:     &approval.Handler{Templates: approval.NewTemplates(a.cfg.TemplateCacheTTL), Metrics: a.metrics},
 			DB:          a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -31,8 +32,22 @@ func runBenchWebhooks(ctx context.Context, args []string) int {
 	rate := fs.Int("rate", 500, "events per second in the latency phase")
 	dur := fs.Duration("duration", 10*time.Second, "length of the latency phase")
 	durable := fs.Bool("durable", true, "PostgreSQL with fsync on")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return exitFail
+		}
+		defer pprof.StopCPUProfile()
 	}
 	// The receiver: records when each event arrived.
 	var mu sync.Mutex

@@ -52,6 +52,7 @@ type Config struct {
 	WorkerWebhookConcurrency  int           `envconfig:"WORKER_WEBHOOK_CONCURRENCY" default:"32" desc:"in-flight webhook deliveries per process"`
 	WorkerReplanConcurrency   int           `envconfig:"WORKER_REPLAN_CONCURRENCY" default:"2" desc:"concurrent re-plan triggers per process"`
 	WorkerMaxDeliver          int           `envconfig:"WORKER_MAX_DELIVER" default:"8" desc:"deliveries before a command becomes a dead letter"`
+	WorkerBatchSize           int           `envconfig:"WORKER_BATCH_SIZE" default:"16" desc:"approval and webhook workers apply up to this many waiting messages per transaction"`
 	WorkerAckWait             time.Duration `envconfig:"WORKER_ACK_WAIT" default:"30s" desc:"redelivery timeout without ack or progress"`
 
 	AdminToken string `envconfig:"ADMIN_TOKEN" secret:"true" desc:"bearer token for /api/v1/admin routes (besides admin-scoped keys)"`
@@ -212,6 +213,9 @@ func (c *Config) Validate() error {
 		if n < 1 || n > 1024 {
 			bad(v, strconv.Itoa(n), "an integer between 1 and 1024")
 		}
+	}
+	if c.WorkerBatchSize < 1 || c.WorkerBatchSize > 1000 {
+		bad("WORKER_BATCH_SIZE", strconv.Itoa(c.WorkerBatchSize), "an integer between 1 and 1000")
 	}
 	if c.WorkerMaxDeliver < 1 {
 		bad("WORKER_MAX_DELIVER", strconv.Itoa(c.WorkerMaxDeliver), "at least 1")
