@@ -272,3 +272,21 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 	}
 }
+
+// The operators' manual (both languages) documents every metric shiftflow exports.
+func TestManualDocumentsEveryMetric(t *testing.T) {
+	for _, doc := range []string{"../docs/operations.md", "../docs/operations.zh.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range metrics.New().Names() {
+			if strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || strings.HasPrefix(name, "api_request") {
+				continue
+			}
+			if !strings.Contains(string(b), name) {
+				t.Errorf("%s does not document %s", doc, name)
+			}
+		}
+	}
+}
