@@ -585,3 +585,44 @@ func TestReplayAfterHandlerBugAppliesOnce(t *testing.T) {
 	}
 	assertProblem(t, e.do("POST", "/api/v1/ops/failed-events/replay", e.key, map[string]any{}), 422)
 }
+
+// An endpoint that fails every attempt for WEBHOOK_DISABLE_AFTER is
+// disabled, and the disabling is announced as an event.
+func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
+	e := newE2EWith(t, e2eOptions{allowLoopback: true, senderLoopback: true, disableAfter: 300 * time.Millisecond,
+		schedule: []time.Duration{0, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond}})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) { w.WriteHeader(502) })
+	id, _ := e.createWebhook(rc.URL, "approval.instance.submitted")
+	e.oneEvent()
+	deadline := time.Now().Add(10 * time.Second)
+	var v map[string]any
+	for {
+		v = e.do("GET", "/api/v1/webhooks/"+id, e.key, nil).json(t)
+		if v["enabled"] == false || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v["enabled"] != false || !strings.Contains(v["disabled_reason"].(string), "every delivery failed") {
+		t.Fatalf("endpoint after failing: %v", v)
+	}
+	if n := len(rc.got()); n < 2 {
+		t.Fatalf("disabled after %d attempts; it must have failed for the whole period first", n)
+	}
+	var events int
+	for time.Now().Before(deadline) {
+		_ = e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE type = 'webhook.endpoint.disabled'`).Scan(&events)
+		if events == 1 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if events != 1 {
+		t.Fatalf("webhook.endpoint.disabled events = %d", events)
+	}
+	// Re-enabling clears the failure state.
+	res := e.do("PATCH", "/api/v1/webhooks/"+id, e.key, map[string]any{"enabled": true})
+	if res.status != 200 || res.json(t)["failing_since"] != nil || res.json(t)["disabled_reason"] != nil {
+		t.Fatalf("re-enable: %d %s", res.status, res.body)
+	}
+}
