@@ -16,8 +16,8 @@ func init() {
 		return &workers.Pool{
 			Spec:        approval.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait),
 			Concurrency: a.cfg.WorkerApprovalConcurrency, BatchSize: a.cfg.WorkerBatchSize,
-			Handler:     &approval.Handler{Templates: approval.NewTemplates(a.cfg.TemplateCacheTTL), Metrics: a.metrics},
-			DB:          a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
+			Handler: &approval.Handler{Templates: approval.NewTemplates(a.cfg.TemplateCacheTTL), Metrics: a.metrics},
+			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})
 	registerComponent("approval-timers", func(a *app) component {
