@@ -595,15 +595,9 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := Page[dbsqlc.ListInboxRow]{Items: []dbsqlc.ListInboxRow{}}
-	for i, row := range rows {
-		if i == limit {
-			prev := rows[i-1]
-			page.NextCursor = encodeCursor(taskCursor{At: prev.CreatedAt, Instance: prev.InstanceID, Task: prev.TaskID})
-			break
-		}
-		page.Items = append(page.Items, row)
-	}
+	page := pageOf(rows, limit, same[dbsqlc.ListInboxRow], func(r dbsqlc.ListInboxRow) any {
+		return taskCursor{At: r.CreatedAt, Instance: r.InstanceID, Task: r.TaskID}
+	})
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -632,14 +626,6 @@ func (s *Server) listCC(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := Page[dbsqlc.ListCCsRow]{Items: []dbsqlc.ListCCsRow{}}
-	for i, row := range rows {
-		if i == limit {
-			prev := rows[i-1]
-			page.NextCursor = encodeCursor(ccCursor{At: prev.SentAt, Instance: prev.InstanceID, Node: prev.Node})
-			break
-		}
-		page.Items = append(page.Items, row)
-	}
+	page := pageOf(rows, limit, same[dbsqlc.ListCCsRow], func(r dbsqlc.ListCCsRow) any { return ccCursor{At: r.SentAt, Instance: r.InstanceID, Node: r.Node} })
 	writeJSON(w, http.StatusOK, page)
 }

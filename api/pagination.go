@@ -74,3 +74,19 @@ func optional(s string) *string {
 	}
 	return &s
 }
+
+// pageOf turns limit+1 rows into a page: the extra row only says another
+// page exists, and the cursor points after the last row shown.
+func pageOf[R, T any](rows []R, limit int, view func(R) T, cursor func(R) any) Page[T] {
+	page := Page[T]{Items: make([]T, 0, min(len(rows), limit))}
+	for i, row := range rows {
+		if i == limit {
+			page.NextCursor = encodeCursor(cursor(rows[i-1]))
+			break
+		}
+		page.Items = append(page.Items, view(row))
+	}
+	return page
+}
+
+func same[T any](v T) T { return v }

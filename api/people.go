@@ -356,14 +356,7 @@ func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := Page[Person]{Items: []Person{}}
-	for i, p := range rows {
-		if i == limit {
-			page.NextCursor = encodeCursor(rows[i-1].ID)
-			break
-		}
-		page.Items = append(page.Items, personView(p))
-	}
+	page := pageOf(rows, limit, personView, func(r dbsqlc.Person) any { return r.ID })
 	writeJSON(w, http.StatusOK, page)
 }
 

@@ -475,14 +475,7 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := Page[dbsqlc.ListSchedulesRow]{Items: []dbsqlc.ListSchedulesRow{}}
-	for i, row := range rows {
-		if i == limit {
-			page.NextCursor = encodeCursor(timeIDCursor{At: rows[i-1].CreatedAt, ID: rows[i-1].ID})
-			break
-		}
-		page.Items = append(page.Items, row)
-	}
+	page := pageOf(rows, limit, same[dbsqlc.ListSchedulesRow], func(r dbsqlc.ListSchedulesRow) any { return timeIDCursor{At: r.CreatedAt, ID: r.ID} })
 	writeJSON(w, http.StatusOK, page)
 }
 

@@ -170,14 +170,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := Page[WebhookView]{Items: []WebhookView{}}
-	for i, ep := range rows {
-		if i == limit {
-			page.NextCursor = encodeCursor(timeIDCursor{At: rows[i-1].CreatedAt, ID: rows[i-1].ID})
-			break
-		}
-		page.Items = append(page.Items, webhookView(ep))
-	}
+	page := pageOf(rows, limit, webhookView, func(r dbsqlc.WebhookEndpoint) any { return timeIDCursor{At: r.CreatedAt, ID: r.ID} })
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -296,15 +289,9 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := Page[dbsqlc.ListDeliveryAttemptsRow]{Items: []dbsqlc.ListDeliveryAttemptsRow{}}
-	for i, row := range rows {
-		if i == limit {
-			p := rows[i-1]
-			page.NextCursor = encodeCursor(attemptCursor{At: p.AttemptedAt, Event: p.EventID, Attempt: p.Attempt})
-			break
-		}
-		page.Items = append(page.Items, row)
-	}
+	page := pageOf(rows, limit, same[dbsqlc.ListDeliveryAttemptsRow], func(r dbsqlc.ListDeliveryAttemptsRow) any {
+		return attemptCursor{At: r.AttemptedAt, Event: r.EventID, Attempt: r.Attempt}
+	})
 	writeJSON(w, http.StatusOK, page)
 }
 

@@ -114,6 +114,39 @@ func (c *benchClient) do(method, path string, body any, headers ...string) (int,
 	return res.StatusCode, b, err
 }
 
+// startCPUProfile profiles this process (API, workers and the embedded NATS
+// server; Postgres runs apart) until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// benchKey creates an API key of org "bench" with scopes and returns a
+// client using it.
+func benchKey(base, token string, scopes ...string) (*benchClient, error) {
+	admin := &benchClient{base: base, token: token, http: &http.Client{
+		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}, Timeout: 60 * time.Second}}
+	st, body, err := admin.do("POST", "/api/v1/admin/keys", map[string]any{"name": "bench", "org": "bench", "scopes": scopes})
+	if err != nil || st != 201 {
+		return nil, fmt.Errorf("create key: %d %s %v", st, body, err)
+	}
+	var key struct{ Key string }
+	if err := json.Unmarshal(body, &key); err != nil {
+		return nil, err
+	}
+	return &benchClient{base: base, token: key.Key, http: admin.http}, nil
+}
+
 func percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
@@ -133,35 +166,23 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return exitUsage
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return exitFail
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitUsage
 	}
+	defer stopProfile()
 	base, natsURL, token, stop, err := benchEnv(ctx, *durable, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
 	}
 	defer stop()
-	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}
-	admin := &benchClient{base: base, token: token, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
-	st, body, err := admin.do("POST", "/api/v1/admin/keys", map[string]any{"name": "bench", "org": "bench", "scopes": []string{"approval", "admin"}})
-	if err != nil || st != 201 {
-		fmt.Fprintf(os.Stderr, "bench: create key: %d %s %v\n", st, body, err)
+	c, err := benchKey(base, token, "approval", "admin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
 	}
-	var key struct{ Key string }
-	_ = json.Unmarshal(body, &key)
-	c := &benchClient{base: base, token: key.Key, http: admin.http}
 	if st, body, _ := c.do("POST", "/api/v1/people:batch", map[string]any{"people": []any{
 		map[string]any{"id": "req", "name": "Requester"}, map[string]any{"id": "boss", "name": "Boss"},
 	}}); st != 200 {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"sync"
@@ -35,15 +34,11 @@ func runBenchSchedules(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	defer stop()
-	admin := &benchClient{base: base, token: token, http: &http.Client{Timeout: 60 * time.Second}}
-	st, body, _ := admin.do("POST", "/api/v1/admin/keys", map[string]any{"name": "bench", "org": "bench", "scopes": []string{"schedule", "approval", "admin"}})
-	if st != 201 {
-		fmt.Fprintf(os.Stderr, "bench: key: %d %s\n", st, body)
+	c, err := benchKey(base, token, "schedule", "approval", "admin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
 	}
-	var key struct{ Key string }
-	_ = json.Unmarshal(body, &key)
-	c := &benchClient{base: base, token: key.Key, http: admin.http}
 
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
@@ -120,7 +115,7 @@ func runBenchSchedules(ctx context.Context, args []string) int {
 	// A re-plan: a published 50-person, 28-day roster and an approved leave.
 	model := roster.GenerateModel(roster.GenerateSpec{Employees: 50, Days: 28, ShiftTypes: 4, Seed: 2})
 	big, _ := json.Marshal(model)
-	st, body, _ = c.do("POST", "/api/v1/schedules", map[string]any{"time_limit": "20s", "problem": json.RawMessage(big)})
+	st, body, _ := c.do("POST", "/api/v1/schedules", map[string]any{"time_limit": "20s", "problem": json.RawMessage(big)})
 	if st != 202 {
 		fmt.Fprintf(os.Stderr, "bench: base roster: %d %s\n", st, body)
 		return exitFail

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,19 +35,12 @@ func runBenchWebhooks(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return exitUsage
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return exitFail
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitUsage
 	}
+	defer stopProfile()
 	// The receiver: records when each event arrived.
 	var mu sync.Mutex
 	received := map[string]time.Time{}
@@ -80,15 +72,11 @@ func runBenchWebhooks(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	defer stop()
-	admin := &benchClient{base: base, token: token, http: &http.Client{Timeout: 30 * time.Second}}
-	st, body, _ := admin.do("POST", "/api/v1/admin/keys", map[string]any{"name": "bench", "org": "bench", "scopes": []string{"webhooks"}})
-	if st != 201 {
-		fmt.Fprintf(os.Stderr, "bench: key: %d %s\n", st, body)
+	c, err := benchKey(base, token, "webhooks")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
 	}
-	var key struct{ Key string }
-	_ = json.Unmarshal(body, &key)
-	c := &benchClient{base: base, token: key.Key, http: admin.http}
 	if st, body, _ := c.do("POST", "/api/v1/webhooks", map[string]any{"url": "http://" + ln.Addr().String() + "/hook", "event_types": []string{"bench.*"}}); st != 201 {
 		fmt.Fprintf(os.Stderr, "bench: webhook: %d %s\n", st, body)
 		return exitFail
