@@ -32,6 +32,11 @@ type dp struct {
 	slotCap, slotRadix      []int32
 	trackType               []bool
 	trackWeekends           bool
+	// scale multiplies the rule weights, for callers whose costs are
+	// scaled (column generation prices with fractional duals).
+	scale int64
+	// work counts labels expanded: a deterministic measure of effort.
+	work int64
 }
 
 // dpLabel is a live state of the current or next day; hist records how
@@ -218,6 +223,8 @@ func (z *dp) solveWithin(s *state, e, a, b int, cost []int64, strict bool, lim *
 // z.trackWeekends and z.trackType select.
 func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim *dpLimits, out []uint8) (int64, bool) {
 	p := z.p
+	scale := max(z.scale, 1)
+	hw := hardWeight * scale
 	D, V := p.D, p.V
 	row := s.x[e*D : (e+1)*D]
 	c := dpCall{e: e, a: a, b: b, W: b - a + 1, strict: strict}
@@ -231,10 +238,10 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 	minutesCost := func(m int32) int64 {
 		var c int64
 		if maxMin != noLimit && m > maxMin {
-			c += startedHours(int(m-maxMin)) * p.w[kMaxMinutes]
+			c += startedHours(int(m-maxMin)) * p.w[kMaxMinutes] * scale
 		}
 		if minMin != noLimit && m < minMin {
-			c += startedHours(int(minMin-m)) * p.w[kMinMinutes]
+			c += startedHours(int(minMin-m)) * p.w[kMinMinutes] * scale
 		}
 		return c
 	}
@@ -285,8 +292,8 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 	}
 	c.nWorkCore = int32(p.nClass-1) * c.capW * 2
 	c.nCore = c.nWorkCore + c.capO*2
-	c.wRot, c.wMaxCons, c.wMinCons, c.wMinOff = p.w[kRotation], p.w[kMaxCons], p.w[kMinCons], p.w[kMinOff]
-	c.wWE, c.wType = p.w[kMaxWeekends], p.w[kMaxType]
+	c.wRot, c.wMaxCons, c.wMinCons, c.wMinOff = p.w[kRotation]*scale, p.w[kMaxCons]*scale, p.w[kMinCons]*scale, p.w[kMinOff]*scale
+	c.wWE, c.wType = p.w[kMaxWeekends]*scale, p.w[kMaxType]*scale
 
 	// Per-day tables.
 	z.weOpen = grow(z.weOpen, W)
@@ -558,7 +565,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					case work:
 						nl, ne = n+1, edge
 						if c.maxCons > 0 && nl > c.maxCons {
-							if strict && c.wMaxCons >= hardWeight {
+							if strict && c.wMaxCons >= hw {
 								continue
 							}
 							cst += c.wMaxCons
@@ -567,7 +574,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					default:
 						if !edge && n < c.minOff {
 							pen := int64(c.minOff-n) * c.wMinOff
-							if strict && pen >= hardWeight {
+							if strict && pen >= hw {
 								continue
 							}
 							cst += pen
@@ -587,7 +594,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					case work:
 						if !edge && n < c.minCons {
 							pen := int64(c.minCons-n) * c.wMinCons
-							if strict && pen >= hardWeight {
+							if strict && pen >= hw {
 								continue
 							}
 							cst += pen
@@ -616,8 +623,8 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 						wval = nwk
 					}
 					if z.weekEnd[j] {
-						wc := p.weekCost(e, p.weekOf[d], z.weekBase[j]+wval*unit)
-						if strict && wc >= hardWeight {
+						wc := p.weekCost(e, p.weekOf[d], z.weekBase[j]+wval*unit) * scale
+						if strict && wc >= hw {
 							continue
 						}
 						cst += wc
@@ -632,7 +639,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					if int32(nwe) < c.weCap {
 						nwe++
 					} else {
-						if strict && c.wWE >= hardWeight {
+						if strict && c.wWE >= hw {
 							continue
 						}
 						cst += c.wWE
@@ -644,7 +651,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					if (nt/r)%(z.slotCap[o.slot]+1) < z.slotCap[o.slot] {
 						nt += r
 					} else {
-						if strict && c.wType >= hardWeight {
+						if strict && c.wType >= hw {
 							continue
 						}
 						cst += c.wType
@@ -667,6 +674,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		for _, k := range z.touched {
 			pos[k] = -1
 		}
+		z.work += int64(len(z.cur))
 		if len(z.next) == 0 || len(z.hist) > maxDPLabels {
 			return 0, false
 		}
@@ -691,7 +699,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		cst := L.cost
 		if c.trackMin {
 			mc := minutesCost(base + L.m*unit)
-			if strict && mc >= hardWeight {
+			if strict && mc >= hw {
 				continue
 			}
 			cst += mc
@@ -740,7 +748,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					closing += int64(c.minOff-sufLen) * c.wMinOff
 				}
 			}
-			if strict && closing >= hardWeight {
+			if strict && closing >= hw {
 				continue
 			}
 			cst += closing

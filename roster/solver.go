@@ -3,6 +3,7 @@ package roster
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -100,7 +101,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		defer cancel()
 	}
 	p := compile(m)
-	sh := &shared{began: began, firstFeasible: -1}
+	sh := &shared{began: began, firstFeasible: -1, lowerBound: math.Inf(-1)}
 	sh.bestTotal.Store(infCost)
 
 	initial := p.startRoster(opt.Initial)
@@ -138,6 +139,12 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 	for i := range workers {
 		workers[i] = newWorker(p, sh, opt.Seed+uint64(i)*0x9e3779b97f4a7c15, i, initial)
 		workers[i].prm = prm
+		if i == 0 {
+			workers[i].cgWork = lpWorkBudget(opt, threads)
+			if prm.lpSeconds > 0 {
+				workers[i].cgWork = int64(prm.lpSeconds * 4_000_000)
+			}
+		}
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()
@@ -172,6 +179,21 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		Roster: roster, Breakdown: ev.Breakdown, Violations: ev.Violations,
 		HardViolations: ev.HardViolations, Trace: trace,
 	}, nil
+}
+
+// lpWorkBudget is the DP work the LP phase of worker 0 may use. It is
+// derived from the options only, so single-threaded runs stay reproducible:
+// about half the time limit at a nominal DP speed, all of it when other
+// workers run the local search meanwhile.
+func lpWorkBudget(opt Options, threads int) int64 {
+	const unitsPerSecond = 4_000_000
+	switch {
+	case opt.TimeLimit > 0 && threads == 1:
+		return int64(opt.TimeLimit.Seconds() * unitsPerSecond / 2)
+	case opt.TimeLimit > 0:
+		return int64(opt.TimeLimit.Seconds() * unitsPerSecond)
+	}
+	return max(opt.MaxSteps, 1) * 1000
 }
 
 func progressOf(total int64, elapsed time.Duration) Progress {
@@ -218,6 +240,13 @@ type shared struct {
 	trace         []TracePoint
 	firstFeasible int64
 	version       atomic.Int64
+	lowerBound    float64 // best LP bound found, -Inf when none
+}
+
+func (sh *shared) offerBound(lb float64) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.lowerBound = max(sh.lowerBound, lb)
 }
 
 // offer records x as the best roster if it beats the current best.
