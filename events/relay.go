@@ -92,16 +92,17 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 				break
 			}
 		}
-		var ids []uuid.UUID
-		var seqs []int64
+		var seqs, streamSeqs []int64
+		var done []dbsqlc.ClaimPendingEventsRow
 		for i, f := range futures {
 			if f == nil {
 				break
 			}
 			select {
 			case ack := <-f.Ok():
-				ids = append(ids, rows[i].ID)
-				seqs = append(seqs, int64(ack.Sequence))
+				seqs = append(seqs, rows[i].Seq)
+				done = append(done, rows[i])
+				streamSeqs = append(streamSeqs, int64(ack.Sequence))
 				types = append(types, rows[i].Type)
 			case err := <-f.Err():
 				pubErr = errors.Join(pubErr, err)
@@ -110,18 +111,18 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 			}
 		}
 		if r.publishHook != nil {
-			for _, id := range ids {
-				if err := r.publishHook(id); err != nil {
+			for _, row := range done {
+				if err := r.publishHook(row.ID); err != nil {
 					return err
 				}
 			}
 		}
-		if len(ids) > 0 {
-			if err := q.MarkEventsPublished(ctx, dbsqlc.MarkEventsPublishedParams{Ids: ids, StreamSeqs: seqs}); err != nil {
+		if len(seqs) > 0 {
+			if err := q.MarkEventsPublished(ctx, dbsqlc.MarkEventsPublishedParams{Seqs: seqs, StreamSeqs: streamSeqs}); err != nil {
 				return err
 			}
 		}
-		published = len(ids)
+		published = len(seqs)
 		// Events published so far are committed as published; the rest stay pending.
 		if pubErr != nil {
 			r.Log.Warn("outbox relay: some events not published", "error", pubErr, "published", published)

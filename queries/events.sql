@@ -1,18 +1,32 @@
 -- name: InsertEvent :exec
-INSERT INTO events (id, org_id, type, source, subject, time, data)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+WITH e AS (
+    INSERT INTO events (id, org_id, type, source, subject, time, data)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    RETURNING seq
+)
+INSERT INTO event_outbox (seq) SELECT seq FROM e;
+
+-- name: InsertEvents :exec
+-- Every event of a transaction in one statement.
+WITH e AS (
+    INSERT INTO events (id, org_id, type, source, subject, time, data)
+    SELECT unnest(sqlc.arg('ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]), unnest(sqlc.arg('types')::text[]),
+           unnest(sqlc.arg('sources')::text[]), unnest(sqlc.arg('subjects')::text[]), unnest(sqlc.arg('times')::timestamptz[]),
+           unnest(sqlc.arg('datas')::text[])::jsonb
+    RETURNING seq
+)
+INSERT INTO event_outbox (seq) SELECT seq FROM e;
 
 -- name: ClaimPendingEvents :many
 -- Several relays may run: each claims a disjoint batch.
-SELECT id, seq, org_id, type, source, subject, time, data
-FROM events
-WHERE status = 'pending'
-ORDER BY seq
+SELECT e.id, e.seq, e.org_id, e.type, e.source, e.subject, e.time, e.data
+FROM event_outbox o JOIN events e ON e.seq = o.seq
+ORDER BY o.seq
 LIMIT $1
-FOR UPDATE SKIP LOCKED;
+FOR UPDATE OF o SKIP LOCKED;
 
 -- name: CountPendingEvents :one
-SELECT count(*) FROM events WHERE status = 'pending';
+SELECT count(*) FROM event_outbox;
 
 -- name: GetEvent :one
 SELECT * FROM events WHERE id = $1;
@@ -21,9 +35,14 @@ SELECT * FROM events WHERE id = $1;
 SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY type;
 
 -- name: MarkEventsPublished :exec
-UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = p.stream_seq
-FROM (SELECT unnest(sqlc.arg('ids')::uuid[]) AS id, unnest(sqlc.arg('stream_seqs')::bigint[]) AS stream_seq) AS p
-WHERE e.id = p.id;
+WITH done AS (
+    DELETE FROM event_outbox WHERE seq = ANY(sqlc.arg('seqs')::bigint[]) RETURNING seq
+), pos AS (
+    SELECT unnest(sqlc.arg('seqs')::bigint[]) AS seq, unnest(sqlc.arg('stream_seqs')::bigint[]) AS stream_seq
+)
+UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = pos.stream_seq
+FROM pos JOIN done ON done.seq = pos.seq
+WHERE e.seq = pos.seq;
 
 -- name: ListEventLog :many
 SELECT id, seq, org_id, type, source, subject, time, data, status, stream_seq, published_at, created_at

@@ -6,6 +6,7 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -47,6 +48,7 @@ type Tx struct {
 	D       *dbsqlc.Queries
 	pipe    *db.Pipeline
 	emitted []events.Envelope
+	flushed int
 }
 
 func newTx(tx pgx.Tx) *Tx {
@@ -55,7 +57,8 @@ func newTx(tx pgx.Tx) *Tx {
 }
 
 // Emit writes an event into the outbox in this transaction; the relay
-// publishes it after commit.
+// publishes it after commit. Events are queued and inserted together, in
+// one statement, just before the commit.
 func (t *Tx) Emit(ctx context.Context, e events.Envelope) error {
 	if err := e.Validate(); err != nil {
 		return Permanent(fmt.Errorf("emit %s: %w", e.Type, err))
@@ -63,11 +66,31 @@ func (t *Tx) Emit(ctx context.Context, e events.Envelope) error {
 	if _, err := uuid.Parse(e.ID); err != nil {
 		return Permanent(fmt.Errorf("emit %s: event id must be a UUID: %w", e.Type, err))
 	}
-	if err := events.Store(ctx, t.D, e); err != nil {
-		return err
+	if e.Data == nil {
+		e.Data = json.RawMessage("null")
 	}
 	t.emitted = append(t.emitted, e)
 	return nil
+}
+
+// flushEvents queues the insert of every event emitted since the last flush.
+func (t *Tx) flushEvents(ctx context.Context) error {
+	pending := t.emitted[t.flushed:]
+	if len(pending) == 0 {
+		return nil
+	}
+	p := dbsqlc.InsertEventsParams{}
+	for _, e := range pending {
+		p.Ids = append(p.Ids, uuid.MustParse(e.ID))
+		p.OrgIds = append(p.OrgIds, e.OrgID)
+		p.Types = append(p.Types, e.Type)
+		p.Sources = append(p.Sources, e.Source)
+		p.Subjects = append(p.Subjects, e.Subject)
+		p.Times = append(p.Times, e.Time)
+		p.Datas = append(p.Datas, string(e.Data))
+	}
+	t.flushed = len(t.emitted)
+	return t.D.InsertEvents(ctx, p)
 }
 
 // Emitted lists the events emitted so far in this transaction.

@@ -400,6 +400,9 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 				return err
 			}
 		}
+		if err := wtx.flushEvents(ctx); err != nil {
+			return err
+		}
 		if err := wtx.pipe.Flush(ctx); err != nil {
 			return err
 		}
@@ -535,6 +538,9 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 		if err := wtx.D.ClearMessageFailures(ctx, dbsqlc.ClearMessageFailuresParams{Consumer: m.Consumer, MessageID: m.ID}); err != nil {
 			return err
 		}
+	}
+	if err := wtx.flushEvents(ctx); err != nil {
+		return err
 	}
 	if err := wtx.pipe.Flush(ctx); err != nil {
 		if isProcessedConflict(err) {

@@ -14,12 +14,11 @@ import (
 )
 
 const claimPendingEvents = `-- name: ClaimPendingEvents :many
-SELECT id, seq, org_id, type, source, subject, time, data
-FROM events
-WHERE status = 'pending'
-ORDER BY seq
+SELECT e.id, e.seq, e.org_id, e.type, e.source, e.subject, e.time, e.data
+FROM event_outbox o JOIN events e ON e.seq = o.seq
+ORDER BY o.seq
 LIMIT $1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF o SKIP LOCKED
 `
 
 type ClaimPendingEventsRow struct {
@@ -93,7 +92,7 @@ func (q *Queries) CountEventsByType(ctx context.Context) ([]CountEventsByTypeRow
 }
 
 const countPendingEvents = `-- name: CountPendingEvents :one
-SELECT count(*) FROM events WHERE status = 'pending'
+SELECT count(*) FROM event_outbox
 `
 
 func (q *Queries) CountPendingEvents(ctx context.Context) (int64, error) {
@@ -157,8 +156,12 @@ func (q *Queries) GetEventOfOrg(ctx context.Context, arg GetEventOfOrgParams) (E
 }
 
 const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO events (id, org_id, type, source, subject, time, data)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+WITH e AS (
+    INSERT INTO events (id, org_id, type, source, subject, time, data)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
+    RETURNING seq
+)
+INSERT INTO event_outbox (seq) SELECT seq FROM e
 `
 
 type InsertEventParams struct {
@@ -180,6 +183,41 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.Subject,
 		arg.Time,
 		arg.Data,
+	)
+	return err
+}
+
+const insertEvents = `-- name: InsertEvents :exec
+WITH e AS (
+    INSERT INTO events (id, org_id, type, source, subject, time, data)
+    SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]),
+           unnest($4::text[]), unnest($5::text[]), unnest($6::timestamptz[]),
+           unnest($7::text[])::jsonb
+    RETURNING seq
+)
+INSERT INTO event_outbox (seq) SELECT seq FROM e
+`
+
+type InsertEventsParams struct {
+	Ids      []uuid.UUID `json:"ids"`
+	OrgIds   []string    `json:"org_ids"`
+	Types    []string    `json:"types"`
+	Sources  []string    `json:"sources"`
+	Subjects []string    `json:"subjects"`
+	Times    []time.Time `json:"times"`
+	Datas    []string    `json:"datas"`
+}
+
+// Every event of a transaction in one statement.
+func (q *Queries) InsertEvents(ctx context.Context, arg InsertEventsParams) error {
+	_, err := q.db.Exec(ctx, insertEvents,
+		arg.Ids,
+		arg.OrgIds,
+		arg.Types,
+		arg.Sources,
+		arg.Subjects,
+		arg.Times,
+		arg.Datas,
 	)
 	return err
 }
@@ -249,17 +287,22 @@ func (q *Queries) ListEventLog(ctx context.Context, arg ListEventLogParams) ([]E
 }
 
 const markEventsPublished = `-- name: MarkEventsPublished :exec
-UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = p.stream_seq
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::bigint[]) AS stream_seq) AS p
-WHERE e.id = p.id
+WITH done AS (
+    DELETE FROM event_outbox WHERE seq = ANY($1::bigint[]) RETURNING seq
+), pos AS (
+    SELECT unnest($1::bigint[]) AS seq, unnest($2::bigint[]) AS stream_seq
+)
+UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = pos.stream_seq
+FROM pos JOIN done ON done.seq = pos.seq
+WHERE e.seq = pos.seq
 `
 
 type MarkEventsPublishedParams struct {
-	Ids        []uuid.UUID `json:"ids"`
-	StreamSeqs []int64     `json:"stream_seqs"`
+	Seqs       []int64 `json:"seqs"`
+	StreamSeqs []int64 `json:"stream_seqs"`
 }
 
 func (q *Queries) MarkEventsPublished(ctx context.Context, arg MarkEventsPublishedParams) error {
-	_, err := q.db.Exec(ctx, markEventsPublished, arg.Ids, arg.StreamSeqs)
+	_, err := q.db.Exec(ctx, markEventsPublished, arg.Seqs, arg.StreamSeqs)
 	return err
 }

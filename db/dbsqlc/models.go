@@ -119,6 +119,10 @@ type Event struct {
 	CreatedAt   time.Time       `json:"created_at"`
 }
 
+type EventOutbox struct {
+	Seq int64 `json:"seq"`
+}
+
 type FailedEvent struct {
 	ID            uuid.UUID       `json:"id"`
 	Consumer      string          `json:"consumer"`

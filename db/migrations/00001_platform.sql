@@ -39,9 +39,9 @@ CREATE TABLE audit_logs (
 CREATE INDEX audit_logs_created ON audit_logs (created_at);
 CREATE INDEX audit_logs_org ON audit_logs (org_id, created_at);
 
--- The transactional outbox and the event log in one table: handlers insert
--- rows with status 'pending' in their own transaction; the relay publishes
--- them to the EVENTS stream and marks them 'published'.
+-- The event log: handlers insert events in their own transaction. Rows are
+-- written once and updated once (status, stream position), in place: no
+-- indexed column changes, and fillfactor leaves room for that update.
 CREATE TABLE events (
     id           uuid PRIMARY KEY,
     seq          bigint      NOT NULL GENERATED ALWAYS AS IDENTITY UNIQUE,
@@ -55,11 +55,16 @@ CREATE TABLE events (
     stream_seq   bigint,
     published_at timestamptz,
     created_at   timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX events_pending ON events (seq) WHERE status = 'pending';
+) WITH (fillfactor = 80);
 CREATE INDEX events_org_seq ON events (org_id, seq);
-CREATE INDEX events_org_type_seq ON events (org_id, type, seq);
-CREATE INDEX events_published_created ON events (created_at) WHERE status = 'published';
+CREATE INDEX events_created ON events (created_at);
+
+-- The transactional outbox: the sequence numbers of events not yet
+-- published. The relay claims rows here (FOR UPDATE SKIP LOCKED) and
+-- deletes them once the events are on NATS.
+CREATE TABLE event_outbox (
+    seq bigint PRIMARY KEY
+);
 
 -- +goose StatementBegin
 CREATE FUNCTION notify_events_pending() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -69,7 +74,7 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
-CREATE TRIGGER events_pending_notify AFTER INSERT ON events
+CREATE TRIGGER events_pending_notify AFTER INSERT ON event_outbox
     FOR EACH STATEMENT EXECUTE FUNCTION notify_events_pending();
 
 -- One row per consumed message whose effects committed: a redelivery finds it
@@ -142,8 +147,9 @@ DROP TABLE idempotency_keys;
 DROP TABLE failed_events;
 DROP TABLE message_failures;
 DROP TABLE processed_messages;
-DROP TRIGGER events_pending_notify ON events;
+DROP TRIGGER events_pending_notify ON event_outbox;
 DROP FUNCTION notify_events_pending();
+DROP TABLE event_outbox;
 DROP TABLE events;
 DROP TABLE audit_logs;
 DROP TABLE api_keys;
