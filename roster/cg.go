@@ -7,10 +7,13 @@ import (
 	"sync/atomic"
 )
 
-var debugCG = false
-
-var diveFrac, diveRounds = 1000, 0
-var diveGap, rootGap = 1.0, 0.05
+// Column generation stops when the LP value is within this of its
+// Lagrangian bound: tightly at the root (the bound is reported), loosely
+// while diving (only the choice of rows matters).
+const (
+	rootGap = 0.05
+	diveGap = 1.0
+)
 
 // dualScale turns fractional duals into the DP's integer costs.
 const dualScale = 1000
@@ -195,9 +198,6 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 		if !g.anyFixed() {
 			g.lb = max(g.lb, bound)
 		}
-		if debugCG {
-			println("round", round, "added", added, "bound", int(bound), "lb", int(g.lb), "lp", int(lpObj*100), "cols", len(g.lp.cols), "piv", g.lp.totalPivots)
-		}
 		// Stop when no column prices out, or when the LP value is already
 		// within gapTol of the bound (tailing off).
 		if added == 0 || lpObj-bestBound < gapTol {
@@ -227,7 +227,7 @@ func (g *colgen) dive(stop *atomic.Bool) [][]uint8 {
 	bestVal := make([]float64, p.E)
 	order := make([]int, 0, p.E)
 	for {
-		if !g.optimize(stop, diveRounds, diveGap) {
+		if !g.optimize(stop, 0, diveGap) {
 			return nil
 		}
 		for e := range bestCol {
@@ -261,9 +261,7 @@ func (g *colgen) dive(stop *atomic.Bool) [][]uint8 {
 				k := 1 + g.random.IntN(min(3, len(order)-1))
 				order[0], order[k] = order[k], order[0]
 			}
-			for _, e := range order[:max(1, len(order)/diveFrac)] {
-				g.fix(e, bestCol[e])
-			}
+			g.fix(order[0], bestCol[order[0]])
 		}
 		done := true
 		for e := 0; e < p.E; e++ {
@@ -279,22 +277,6 @@ func (g *colgen) dive(stop *atomic.Bool) [][]uint8 {
 			return rows
 		}
 	}
-}
-
-// round returns each employee's heaviest row in the current LP solution.
-func (g *colgen) round() [][]uint8 {
-	lp := g.lp
-	rows := make([][]uint8, g.w.p.E)
-	best := make([]float64, g.w.p.E)
-	for j, col := range lp.cols {
-		if lp.banned[j] {
-			continue
-		}
-		if v := lp.value(j); rows[col.e] == nil || v > best[col.e] {
-			rows[col.e], best[col.e] = col.row, v
-		}
-	}
-	return rows
 }
 
 // unfixAll undoes a dive, keeping every column generated.

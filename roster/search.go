@@ -8,38 +8,25 @@ import (
 
 // params are the search's tuning knobs.
 type params struct {
-	cycleSteps         int64   // steps per temperature cycle
-	tempHot            float64 // temperature at the start of a cycle
-	tempRatio          float64 // cold / hot
-	noise              int64   // DP cost noise for the first rebuilt row
-	pWindow            int     // percent of steps that re-optimise one window
-	pRuin              int     // percent of ruin-and-recreate steps (the rest: swaps)
-	ruinMin            int     // employees ruined at least
-	ruinMax            int     // and at most
-	winMin             int     // ruin window length bounds
-	winMax             int
-	noiseAll           bool
-	pTarget            int     // percent of ruins aimed at a bad cover cell
-	pChain             int     // percent of ejection chain steps
-	syncSteps          int64   // steps between looks at the shared best
-	lpSeconds          float64 // overrides the LP phase budget (tuning)
-	noDive             bool
-	polishSteps        int64 // local search steps between dives
-	pLP                int   // percent of LP repair steps
-	lpMin, lpMax       int
-	lpWinMin, lpWinMax int
-	adoptDive          bool // continue from every dive's roster, better or not
-	pPool              int  // percent of pool moves once a pool exists
-	chainDepth         int
-	chainRadius        int
-	chainTries         int
+	cycleSteps  int64   // steps per temperature cycle
+	tempHot     float64 // temperature at the start of a cycle
+	tempRatio   float64 // cold / hot
+	noise       int64   // DP cost noise for rebuilt rows
+	pWindow     int     // percent of steps that re-optimise one window
+	pRuin       int     // percent of ruin-and-recreate steps (the rest: swaps)
+	ruinMin     int     // employees ruined at least
+	ruinMax     int     // and at most
+	winMin      int     // ruin window length bounds
+	winMax      int
+	syncSteps   int64   // steps between looks at the shared best
+	polishSteps int64   // local search steps between dives
+	lpSeconds   float64 // overrides the LP phase budget (tuning)
 }
 
 var defaultParams = params{
-	cycleSteps: 20000, tempHot: 30, tempRatio: 0.01, noise: 60,
-	pWindow: 30, pRuin: 30, ruinMin: 2, ruinMax: 4, winMin: 4, winMax: 14, noiseAll: true,
-	pTarget: 0, pChain: 0, syncSteps: 5000, polishSteps: 30000,
-	pLP: 0, lpMin: 3, lpMax: 6, lpWinMin: 7, lpWinMax: 14, chainDepth: 6, chainRadius: 8, chainTries: 6,
+	cycleSteps: 20000, tempHot: 10, tempRatio: 0.01, noise: 60,
+	pWindow: 30, pRuin: 30, ruinMin: 2, ruinMax: 4, winMin: 4, winMax: 14,
+	syncSteps: 5000, polishSteps: 30000,
 }
 
 // worker is one search thread: its own roster state, DP and random source.
@@ -59,25 +46,16 @@ type worker struct {
 	order []int
 	zero  []uint8
 
-	cellDay   []int
-	cellValue []uint8
-
-	chainEmps  []int
-	chainWin   []int
-	chainSaved []uint8
-	tmpRow     []uint8
-	best       int64 // best total this worker has seen
-	temp       float64
-	noise      int64
-	prm        params
+	best  int64 // best total this worker has seen
+	temp  float64
+	noise int64
+	prm   params
 
 	cgWork     int64 // DP work units the LP phase may use; 0 skips it
 	cg         *colgen
-	cellLocal  []int32
 	rowBuf     []uint8
 	dives      int
 	nextDive   int64
-	pool       [][][]uint8
 	lowerBound float64
 	syncBuf    []uint8
 }
@@ -167,9 +145,6 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 	}
 	w.dives++
 	rows := g.dive(stop)
-	if debugCG {
-		println("dive", w.dives, "ok", rows != nil, "work", w.z.work, "limit", g.workLimit)
-	}
 	if rows == nil {
 		w.cg = nil // out of budget or stopped: local search only from now on
 		return
@@ -178,55 +153,10 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 	for e, row := range rows {
 		copy(x[e*w.p.D:(e+1)*w.p.D], row)
 	}
-	if debugCG {
-		println("dive result", newState(w.p, x).total, "current", w.s.total)
-	}
-	if cand := newState(w.p, x); cand.total < w.s.total || w.prm.adoptDive {
+	if cand := newState(w.p, x); cand.total < w.s.total {
 		w.s = cand
 		w.noteBest()
 	}
-}
-
-// setPool keeps the generated rows of each employee for pool moves.
-func (w *worker) setPool(g *colgen) {
-	w.pool = make([][][]uint8, w.p.E)
-	for _, col := range g.lp.cols {
-		w.pool[col.e] = append(w.pool[col.e], col.row)
-	}
-}
-
-// poolMove gives one employee another row from the LP's column pool, and
-// lets a second employee answer with its best pool row.
-func (w *worker) poolMove() {
-	p := w.p
-	e1 := w.rng.IntN(p.E)
-	if len(w.pool[e1]) == 0 {
-		return
-	}
-	row := w.pool[e1][w.rng.IntN(len(w.pool[e1]))]
-	before := w.s.total
-	w.tmpRow = append(w.tmpRow[:0], w.s.x[e1*p.D:(e1+1)*p.D]...)
-	w.s.apply([]rowChange{{e: e1, a: 0, nv: row}})
-	if w.accept(w.s.total - before) {
-		return
-	}
-	if p.E > 1 {
-		e2 := w.rng.IntN(p.E - 1)
-		if e2 >= e1 {
-			e2++
-		}
-		best, bestDelta := -1, infCost
-		for j, r := range w.pool[e2] {
-			if d := w.s.moveDelta([]rowChange{{e: e2, a: 0, nv: r}}); d < bestDelta {
-				best, bestDelta = j, d
-			}
-		}
-		if best >= 0 && w.accept(w.s.total+bestDelta-before) {
-			w.s.apply([]rowChange{{e: e2, a: 0, nv: w.pool[e2][best]}})
-			return
-		}
-	}
-	w.s.apply([]rowChange{{e: e1, a: 0, nv: w.tmpRow}})
 }
 
 func (w *worker) noteBest() {
@@ -389,31 +319,11 @@ func (w *worker) step() {
 	f := float64(w.steps%w.prm.cycleSteps) / float64(w.prm.cycleSteps)
 	w.temp = w.prm.tempHot * math.Pow(w.prm.tempRatio, f)
 	w.noise = w.prm.noise
-	if w.rng.IntN(100) < w.prm.pLP {
-		k := min(w.prm.lpMin+w.rng.IntN(w.prm.lpMax-w.prm.lpMin+1), w.p.E)
-		a, b := w.randomWindow(w.prm.lpWinMin, w.prm.lpWinMax)
-		w.emps = w.emps[:0]
-		w.addRandomEmployees(k)
-		w.lpRepair(w.emps, a, b)
-		return
-	}
-	if w.pool != nil && w.rng.IntN(100) < w.prm.pPool {
-		for i := 0; i < 50; i++ {
-			w.poolMove()
-		}
-		return
-	}
 	switch r := w.rng.IntN(100); {
-	case r < w.prm.pChain:
-		w.ejectionChain()
-	case r < w.prm.pChain+w.prm.pWindow:
+	case r < w.prm.pWindow:
 		w.windowMove()
-	case r < w.prm.pChain+w.prm.pWindow+w.prm.pRuin:
-		if w.rng.IntN(100) < w.prm.pTarget {
-			w.targetedRuin()
-		} else {
-			w.ruinRecreate()
-		}
+	case r < w.prm.pWindow+w.prm.pRuin:
+		w.ruinRecreate()
 	default:
 		w.swapMoves(200)
 	}
@@ -459,214 +369,6 @@ func (w *worker) addEmployee(e int) bool {
 	return true
 }
 
-// targetedRuin picks a cover cell that is short or over, and rebuilds a
-// window around its day with employees who could change it: one who could
-// take the shift, one who works that day, and random others.
-func (w *worker) targetedRuin() {
-	p := w.p
-	c := w.badCell()
-	if c < 0 {
-		w.ruinRecreate()
-		return
-	}
-	d, v := w.cellDay[c], w.cellValue[c]
-	k := min(w.prm.ruinMin+w.rng.IntN(w.prm.ruinMax-w.prm.ruinMin+1), p.E)
-	n := min(p.D, w.prm.winMin+w.rng.IntN(w.prm.winMax-w.prm.winMin+1))
-	a := min(max(0, d-w.rng.IntN(n)), p.D-n)
-	b := a + n - 1
-	w.emps = w.emps[:0]
-	under := w.s.cnt[c] < p.cellReq[c]
-	// Someone who could take the shift (under) or who has it (over).
-	for try := 0; try < 20; try++ {
-		e := w.rng.IntN(p.E)
-		x := w.s.x[e*p.D+d]
-		if under && x != v && p.allowed[(e*p.D+d)*p.V+int(v)] && p.counts(e, c) {
-			w.addEmployee(e)
-			break
-		}
-		if !under && x == v && p.counts(e, c) {
-			w.addEmployee(e)
-			break
-		}
-	}
-	// Someone working that day on another value.
-	for try := 0; try < 20 && len(w.emps) < k; try++ {
-		e := w.rng.IntN(p.E)
-		if x := w.s.x[e*p.D+d]; x != 0 && x != v && w.addEmployee(e) {
-			break
-		}
-	}
-	w.addRandomEmployees(k)
-	w.rebuild(a, b)
-}
-
-// badCell returns a random cover cell whose count differs from its
-// requirement (preferring shortfalls), or -1.
-func (w *worker) badCell() int32 {
-	p := w.p
-	if w.cellDay == nil {
-		w.cellDay = make([]int, len(p.cellReq))
-		w.cellValue = make([]uint8, len(p.cellReq))
-		for k := 0; k < p.D*p.V; k++ {
-			for _, c := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
-				w.cellDay[c], w.cellValue[c] = k/p.V, uint8(k%p.V)
-			}
-		}
-	}
-	C := len(p.cellReq)
-	if C == 0 {
-		return -1
-	}
-	pickOver := w.rng.IntN(4) == 0
-	start := w.rng.IntN(C)
-	for i := 0; i < C; i++ {
-		c := int32((start + i) % C)
-		n, r := w.s.cnt[c], p.cellReq[c]
-		if (n < r && p.cellUnder[c] > 0 && !pickOver) || (n > r && p.cellOver[c] > 0 && pickOver) {
-			return c
-		}
-	}
-	return -1
-}
-
-// ejectionChain moves a cover shortfall from employee to employee: an
-// employee is forced onto the short shift (the DP re-optimises the rest of
-// its window around that), which may leave a shortfall where it used to
-// work; that one is handed on, until a step gains or the depth runs out.
-// The whole chain is kept when the annealing accepts it.
-func (w *worker) ejectionChain() {
-	p := w.p
-	c := w.badCellUnder()
-	if c < 0 {
-		return
-	}
-	start := w.s.total
-	w.chainEmps = w.chainEmps[:0]
-	w.chainSaved = w.chainSaved[:0]
-	w.chainWin = w.chainWin[:0]
-	depth := 2 + w.rng.IntN(w.prm.chainDepth)
-	for step := 0; step < depth && c >= 0; step++ {
-		d, v := w.cellDay[c], w.cellValue[c]
-		r := 2 + w.rng.IntN(w.prm.chainRadius)
-		a, b := max(0, d-r), min(p.D-1, d+r)
-		// Try a few candidates, keep the best.
-		bestE, bestDelta := -1, infCost
-		tries := 0
-		off := w.rng.IntN(p.E)
-		for i := 0; i < p.E && tries < w.prm.chainTries; i++ {
-			e := (off + i) % p.E
-			if w.s.x[e*p.D+d] == v || !p.allowed[(e*p.D+d)*p.V+int(v)] || !p.counts(e, c) || w.inChain(e) {
-				continue
-			}
-			tries++
-			delta, ok := w.forcedWindow(e, a, b, d, v, false)
-			if ok && (delta < bestDelta || (delta == bestDelta && w.rng.IntN(2) == 0)) {
-				bestE, bestDelta = e, delta
-			}
-		}
-		if bestE < 0 {
-			break
-		}
-		w.chainEmps = append(w.chainEmps, bestE)
-		w.chainWin = append(w.chainWin, a, b)
-		w.chainSaved = append(w.chainSaved, w.s.x[bestE*p.D+a:bestE*p.D+b+1]...)
-		w.forcedWindow(bestE, a, b, d, v, true)
-		if w.s.total < start {
-			break
-		}
-		c = w.vacatedShortfall(bestE, a, b)
-	}
-	if w.accept(w.s.total - start) {
-		return
-	}
-	// Undo in reverse order.
-	off := len(w.chainSaved)
-	for i := len(w.chainEmps) - 1; i >= 0; i-- {
-		a, b := w.chainWin[2*i], w.chainWin[2*i+1]
-		off -= b - a + 1
-		w.s.apply([]rowChange{{e: w.chainEmps[i], a: a, nv: w.chainSaved[off : off+b-a+1]}})
-	}
-}
-
-func (w *worker) inChain(e int) bool {
-	for _, x := range w.chainEmps {
-		if x == e {
-			return true
-		}
-	}
-	return false
-}
-
-// forcedWindow re-optimises days a..b of e with e working v on day d. It
-// returns the objective change; unless keep, the row is restored.
-func (w *worker) forcedWindow(e, a, b, d int, v uint8, keep bool) (int64, bool) {
-	p := w.p
-	V := p.V
-	cost := w.cost[:(b-a+1)*V]
-	w.fillCosts(e, a, b, 0, cost)
-	for x := 0; x < V; x++ {
-		if x != int(v) {
-			cost[(d-a)*V+x] = infCost
-		}
-	}
-	out := w.out[:b-a+1]
-	if _, ok := w.z.solve(w.s, e, a, b, cost, true, out); !ok {
-		return 0, false
-	}
-	w.tmpRow = append(w.tmpRow[:0], w.s.x[e*p.D+a:e*p.D+b+1]...)
-	before := w.s.total
-	w.s.apply([]rowChange{{e: e, a: a, nv: out}})
-	delta := w.s.total - before
-	if !keep {
-		w.s.apply([]rowChange{{e: e, a: a, nv: w.tmpRow}})
-	}
-	return delta, true
-}
-
-// vacatedShortfall returns a short cover cell on a day and value that the
-// last change of e's window a..b left, or -1.
-func (w *worker) vacatedShortfall(e, a, b int) int32 {
-	p := w.p
-	n := b - a + 1
-	old := w.chainSaved[len(w.chainSaved)-n:]
-	found := int32(-1)
-	seen := 0
-	for d := a; d <= b; d++ {
-		o := old[d-a]
-		if o == 0 || w.s.x[e*p.D+d] == o {
-			continue
-		}
-		k := d*p.V + int(o)
-		for _, c := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
-			if w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 {
-				seen++
-				if w.rng.IntN(seen) == 0 {
-					found = c
-				}
-			}
-		}
-	}
-	return found
-}
-
-// badCellUnder returns a random short cover cell, or -1.
-func (w *worker) badCellUnder() int32 {
-	p := w.p
-	w.badCell() // builds the cell tables
-	C := len(p.cellReq)
-	if C == 0 {
-		return -1
-	}
-	start := w.rng.IntN(C)
-	for i := 0; i < C; i++ {
-		c := int32((start + i) % C)
-		if w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 {
-			return c
-		}
-	}
-	return -1
-}
-
 // rebuild clears days a..b of the employees in w.emps, rebuilds them one
 // by one with the DP in random order, and keeps the result if accepted.
 func (w *worker) rebuild(a, b int) {
@@ -691,12 +393,8 @@ func (w *worker) rebuild(a, b int) {
 		j := w.rng.IntN(i + 1)
 		order[i], order[j] = order[j], order[i]
 	}
-	for i, e := range order {
-		if i == 0 || w.prm.noiseAll {
-			w.reoptWindowNoise(e, a, b, w.noise)
-		} else {
-			w.reoptWindow(e, a, b)
-		}
+	for _, e := range order {
+		w.reoptWindowNoise(e, a, b, w.noise)
 	}
 	if w.accept(w.s.total - before) {
 		return
