@@ -40,7 +40,7 @@ type colgen struct {
 }
 
 // maxMasterRows bounds the dense master LP.
-const maxMasterRows = 1500
+const maxMasterRows = 700
 
 func (w *worker) newColgen(workLimit int64) *colgen {
 	p := w.p
@@ -152,7 +152,9 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		if !ok {
 			return added, math.Inf(-1), false
 		}
-		bound += float64(obj) / dualScale
+		// Duals are rounded to 1/dualScale per day in the DP's costs: take
+		// the worst case off so the bound stays valid.
+		bound += float64(obj)/dualScale - 0.5*float64(p.D)/dualScale
 		if g.seen[string(out)] {
 			continue
 		}
@@ -180,7 +182,10 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool {
 	bestBound := math.Inf(-1)
 	for round := 0; maxRounds <= 0 || round < maxRounds; round++ {
-		if !g.lp.solve(50 * g.lp.m) {
+		if !g.lp.solve(50*g.lp.m, stop) {
+			if stop.Load() {
+				return false
+			}
 			g.lp.refactor()
 		}
 		lpObj := g.lp.objective()
@@ -204,7 +209,7 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 			break
 		}
 	}
-	g.lp.solve(50 * g.lp.m)
+	g.lp.solve(50*g.lp.m, stop)
 	return true
 }
 

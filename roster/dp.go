@@ -1,6 +1,9 @@
 package roster
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+)
 
 // infCost marks a value that may not be chosen.
 const infCost int64 = math.MaxInt64 / 4
@@ -37,6 +40,8 @@ type dp struct {
 	scale int64
 	// work counts labels expanded: a deterministic measure of effort.
 	work int64
+	// stop, when set, aborts a call early (the search is being cancelled).
+	stop *atomic.Bool
 }
 
 // dpLabel is a live state of the current or next day; hist records how
@@ -535,6 +540,9 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 	z.cur = append(z.cur[:0], dpLabel{core: startCore, hist: 0})
 
 	for j := 0; j < W; j++ {
+		if z.stop != nil && z.stop.Load() {
+			return 0, false
+		}
 		d := a + j
 		z.next = z.next[:0]
 		z.touched = z.touched[:0]

@@ -1,6 +1,9 @@
 package roster
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+)
 
 // master is the restricted master LP of column generation:
 //
@@ -232,7 +235,7 @@ const lpTol = 1e-7
 
 // solve runs the primal simplex to optimality over the present columns;
 // false when it stopped on the pivot budget.
-func (lp *master) solve(maxPivots int) bool {
+func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 	isBasic := make([]bool, lp.nVars())
 	for _, k := range lp.basis {
 		isBasic[k] = true
@@ -240,6 +243,9 @@ func (lp *master) solve(maxPivots int) bool {
 	var buf []lpEntry
 	lp.duals()
 	for it := 0; it < maxPivots; it++ {
+		if it%32 == 31 && stop != nil && stop.Load() {
+			return false
+		}
 		// Devex pricing over every non-basic variable.
 		for len(lp.devex) < lp.nVars() {
 			lp.devex = append(lp.devex, 1)

@@ -77,6 +77,7 @@ func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *wo
 }
 
 func (w *worker) run(stop *atomic.Bool, maxSteps int64) {
+	w.z.stop = stop
 	w.construct(stop)
 	w.noteBest()
 	if w.cgWork > 0 {

@@ -49,21 +49,33 @@ type TracePoint struct {
 
 // Result is the best roster found with its independent evaluation.
 type Result struct {
-	Instance          string       `json:"instance"`
-	Penalty           int64        `json:"penalty"`
-	Feasible          bool         `json:"feasible"`
-	ElapsedMS         int64        `json:"elapsed_ms"`
-	FirstFeasibleMS   int64        `json:"first_feasible_ms"` // -1 when none was found
-	Seed              uint64       `json:"seed"`
-	Threads           int          `json:"threads"`
-	Steps             int64        `json:"steps"`
-	Dates             []string     `json:"dates"`
-	Roster            Roster       `json:"roster"`
-	Breakdown         Breakdown    `json:"breakdown"`
-	Violations        []Violation  `json:"violations"`
-	HardViolations    int          `json:"hard_violations"`
-	Trace             []TracePoint `json:"trace,omitempty"`
-	evaluationElapsed time.Duration
+	Instance        string      `json:"instance"`
+	Penalty         int64       `json:"penalty"`
+	Feasible        bool        `json:"feasible"`
+	ElapsedMS       int64       `json:"elapsed_ms"`
+	FirstFeasibleMS int64       `json:"first_feasible_ms"` // -1 when none was found
+	Seed            uint64      `json:"seed"`
+	Threads         int         `json:"threads"`
+	Steps           int64       `json:"steps"`
+	Dates           []string    `json:"dates"`
+	Roster          Roster      `json:"roster"`
+	Breakdown       Breakdown   `json:"breakdown"`
+	Violations      []Violation `json:"violations"`
+	HardViolations  int         `json:"hard_violations"`
+	// LowerBound is the LP bound on the penalty when it was computed
+	// (column generation runs on problems of moderate size), and Optimal
+	// says the penalty reached it: no roster can be better.
+	LowerBound *float64     `json:"lower_bound,omitempty"`
+	Optimal    bool         `json:"optimal"`
+	Trace      []TracePoint `json:"trace,omitempty"`
+}
+
+func lowerBoundOf(lb float64) *float64 {
+	if math.IsInf(lb, -1) {
+		return nil
+	}
+	lb = math.Floor(lb*1000) / 1000
+	return &lb
 }
 
 // ErrNoTimeLimit is returned when nothing would stop the search.
@@ -106,6 +118,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 
 	initial := p.startRoster(opt.Initial)
 	var stop atomic.Bool
+	sh.stop = &stop
 	go func() {
 		<-ctx.Done()
 		stop.Store(true)
@@ -117,16 +130,18 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		reporter.Add(1)
 		go func() {
 			defer reporter.Done()
-			t := time.NewTicker(100 * time.Millisecond)
+			t := time.NewTicker(25 * time.Millisecond)
 			defer t.Stop()
 			last := infCost
+			var lastAt time.Time
 			for {
 				select {
 				case <-done:
 					return
 				case <-t.C:
-					if b := sh.bestTotal.Load(); b < last {
-						last = b
+					// At most one report per 100 ms, and only on improvement.
+					if b := sh.bestTotal.Load(); b < last && time.Since(lastAt) >= 100*time.Millisecond {
+						last, lastAt = b, time.Now()
 						opt.Progress(progressOf(b, time.Since(began)))
 					}
 				}
@@ -159,6 +174,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 	best := append([]uint8(nil), sh.best...)
 	trace := append([]TracePoint(nil), sh.trace...)
 	first := sh.firstFeasible
+	lb, optimal := sh.lowerBound, sh.optimal
 	sh.mu.Unlock()
 	var steps int64
 	for _, w := range workers {
@@ -178,6 +194,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		FirstFeasibleMS: first, Seed: opt.Seed, Threads: threads, Steps: steps, Dates: p.dates,
 		Roster: roster, Breakdown: ev.Breakdown, Violations: ev.Violations,
 		HardViolations: ev.HardViolations, Trace: trace,
+		LowerBound: lowerBoundOf(lb), Optimal: optimal && ev.Feasible,
 	}, nil
 }
 
@@ -241,12 +258,27 @@ type shared struct {
 	firstFeasible int64
 	version       atomic.Int64
 	lowerBound    float64 // best LP bound found, -Inf when none
+	optimal       bool
+	stop          *atomic.Bool
 }
 
 func (sh *shared) offerBound(lb float64) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.lowerBound = max(sh.lowerBound, lb)
+	sh.checkOptimal()
+}
+
+// checkOptimal stops the search once the best feasible roster's penalty
+// reaches the lower bound (penalties are integers). Called with mu held.
+func (sh *shared) checkOptimal() {
+	best := sh.bestTotal.Load()
+	if best < hardWeight && float64(best) <= math.Ceil(sh.lowerBound-1e-9) {
+		sh.optimal = true
+		if sh.stop != nil {
+			sh.stop.Store(true)
+		}
+	}
 }
 
 // offer records x as the best roster if it beats the current best.
@@ -262,6 +294,7 @@ func (sh *shared) offer(total int64, x []uint8) bool {
 	sh.best = append(sh.best[:0], x...)
 	sh.bestTotal.Store(total)
 	sh.version.Add(1)
+	sh.checkOptimal()
 	el := time.Since(sh.began).Milliseconds()
 	feasible := total < hardWeight
 	if feasible && sh.firstFeasible < 0 {

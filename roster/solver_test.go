@@ -1,0 +1,263 @@
+package roster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+)
+
+// tinyModel is small enough to solve by enumeration: 3 employees, 5 days
+// from a Friday (so a weekend inside), one shift type.
+func tinyModel(rng *rand.Rand) *Model {
+	m := &Model{StartDate: "2025-03-07", Days: 5, ShiftTypes: []ShiftType{{ID: "D", LengthMinutes: 480}}}
+	dates := m.Dates()
+	for i := 0; i < 3; i++ {
+		m.Employees = append(m.Employees, Employee{ID: fmt.Sprintf("e%d", i), Contract: Contract{
+			MinConsecutiveWork: IntPtr(2), MaxConsecutiveWork: IntPtr(3), MinConsecutiveOff: IntPtr(1 + rng.IntN(2)),
+			MaxWeekends: IntPtr(rng.IntN(2)), MaxMinutes: IntPtr(480 * (2 + rng.IntN(3))),
+		}})
+	}
+	for _, d := range dates {
+		m.Cover = append(m.Cover, Cover{Date: d, Shift: "D", Requirement: rng.IntN(4), UnderWeight: 100, OverWeight: 1 + rng.IntN(3)})
+	}
+	for k := 0; k < 4; k++ {
+		m.Requests = append(m.Requests, Request{Employee: m.Employees[rng.IntN(3)].ID, Date: dates[rng.IntN(5)],
+			Kind: []string{RequestOn, RequestOff}[rng.IntN(2)], Weight: 1 + rng.IntN(5)})
+	}
+	return m
+}
+
+// bruteForce returns the lowest penalty of a feasible roster (or -1).
+func bruteForce(m *Model) int64 {
+	p := compile(m)
+	n := p.E * p.D
+	best := int64(-1)
+	x := make([]uint8, n)
+	for code := 0; code < 1<<n; code++ {
+		for i := range x {
+			x[i] = uint8(code >> i & 1)
+		}
+		if t := newState(p, x).total; t < hardWeight && (best < 0 || t < best) {
+			best = t
+		}
+	}
+	return best
+}
+
+func TestSolveFindsOptimumAndValidBound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 6; i++ {
+		m := tinyModel(rng)
+		want := bruteForce(m)
+		res, err := Solve(context.Background(), m, Options{MaxSteps: 3000, Threads: 1, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want < 0 {
+			if res.Feasible {
+				t.Fatalf("model %d: no feasible roster exists but result is feasible", i)
+			}
+			continue
+		}
+		if !res.Feasible || res.Penalty != want {
+			t.Fatalf("model %d: got penalty %d feasible %v, optimum %d", i, res.Penalty, res.Feasible, want)
+		}
+		if res.LowerBound == nil || *res.LowerBound > float64(want)+1e-9 {
+			t.Fatalf("model %d: lower bound %v above the optimum %d", i, res.LowerBound, want)
+		}
+		ev := mustEvaluate(t, m, res.Roster)
+		if ev.Penalty != res.Penalty || ev.Feasible != res.Feasible {
+			t.Fatalf("result disagrees with Evaluate")
+		}
+	}
+}
+
+func TestSolveIsDeterministicWithOneThread(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 12, Days: 14, ShiftTypes: 3, Seed: 4})
+	run := func(seed uint64) *Result {
+		res, err := Solve(context.Background(), m, Options{MaxSteps: 400, Threads: 1, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b := run(7), run(7)
+	if a.Penalty != b.Penalty || !reflect.DeepEqual(a.Roster, b.Roster) {
+		t.Fatalf("same seed, different results: %d vs %d", a.Penalty, b.Penalty)
+	}
+	if a.Steps != b.Steps {
+		t.Fatalf("steps %d and %d", a.Steps, b.Steps)
+	}
+}
+
+func TestSolveHonoursCancellation(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 150, Days: 28, ShiftTypes: 6, Seed: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	began := time.Now()
+	res, err := Solve(ctx, m, Options{Threads: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The contract is 100 ms after cancel; leave room for a loaded machine
+	// and the race detector here, the benchmark measures the real figure.
+	if el := time.Since(began); el > 2*time.Second {
+		t.Fatalf("returned %v after the start, cancel was at 300ms", el)
+	}
+	if len(res.Roster) != 150 {
+		t.Fatalf("roster has %d rows", len(res.Roster))
+	}
+}
+
+func TestSolveReportsInfeasibility(t *testing.T) {
+	m := oneEmployee(7)
+	m.Employees[0].Contract = Contract{MinMinutes: IntPtr(7 * 600 * 2), MaxConsecutiveWork: IntPtr(3)}
+	res, err := Solve(context.Background(), m, Options{MaxSteps: 200, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Feasible || res.HardViolations == 0 {
+		t.Fatalf("impossible minimum reported feasible: %+v", res)
+	}
+	found := false
+	for _, v := range res.Violations {
+		found = found || (v.Hard && v.Rule == RuleMinMinutes && v.Employee == "e")
+	}
+	if !found {
+		t.Fatalf("min_minutes violation not listed: %+v", res.Violations)
+	}
+}
+
+func TestSolveProgress(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 40, Days: 28, ShiftTypes: 4, Seed: 2})
+	var mu sync.Mutex
+	var times []time.Time
+	var pens []int64
+	res, err := Solve(context.Background(), m, Options{TimeLimit: 1500 * time.Millisecond, Threads: 2, Progress: func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		times = append(times, time.Now())
+		pens = append(pens, p.BestPenalty+p.HardViolations*hardWeight)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(times) < 2 {
+		t.Fatalf("only %d progress reports", len(times))
+	}
+	for i := 1; i < len(times)-1; i++ {
+		if gap := times[i].Sub(times[i-1]); gap < 90*time.Millisecond {
+			t.Fatalf("reports %d and %d only %v apart", i-1, i, gap)
+		}
+		if pens[i] > pens[i-1] {
+			t.Fatalf("reported best got worse: %d then %d", pens[i-1], pens[i])
+		}
+	}
+	if last := pens[len(pens)-1]; last != res.Penalty+int64(res.HardViolations)*hardWeight && res.Feasible {
+		t.Fatalf("final report %d, result %d", last, res.Penalty)
+	}
+}
+
+func TestSolveRejectsBadInput(t *testing.T) {
+	m := validModel()
+	m.Cover[0].Shift = "nope"
+	_, err := Solve(context.Background(), m, Options{MaxSteps: 1})
+	var ve ValidationError
+	if !errors.As(err, &ve) || ve[0].Field != "cover[0].shift" {
+		t.Fatalf("want a ValidationError naming cover[0].shift, got %v", err)
+	}
+	if _, err := Solve(context.Background(), validModel(), Options{}); !errors.Is(err, ErrNoTimeLimit) {
+		t.Fatalf("no limit: %v", err)
+	}
+	_, err = Solve(context.Background(), validModel(), Options{MaxSteps: 1, Initial: Roster{"ann": {"D"}}})
+	if !errors.As(err, &ve) {
+		t.Fatalf("bad initial roster: %v", err)
+	}
+}
+
+// Re-planning as the approval loop does it: approved leave becomes fixed
+// days off, a swap becomes two pins, the previous roster is kept where
+// possible through a per-change penalty.
+func TestReplanKeepsTheRosterAndHonoursLeaveAndSwaps(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 20, Days: 14, ShiftTypes: 3, Seed: 8})
+	base, err := Solve(context.Background(), m, Options{MaxSteps: 1500, Threads: 1, Seed: 3})
+	if err != nil || !base.Feasible {
+		t.Fatalf("base roster: %v feasible %v", err, base != nil && base.Feasible)
+	}
+	// Leave: the first employee with three working days off.
+	re := *m
+	re.Employees = append([]Employee(nil), m.Employees...)
+	leaveEmp := re.Employees[0].ID
+	var leave []string
+	for d, s := range base.Roster[leaveEmp] {
+		if s != "" && len(leave) < 3 {
+			leave = append(leave, base.Dates[d])
+		}
+	}
+	re.Employees[0].FixedDaysOff = append(append([]string(nil), re.Employees[0].FixedDaysOff...), leave...)
+	// Paid leave counts as working time: the re-plan lowers the minimum.
+	c := re.Employees[0].Contract
+	c.MinMinutes = IntPtr(max(0, *c.MinMinutes-480*len(leave)))
+	re.Employees[0].Contract = c
+	// Swap: two employees exchange their shifts on day 5 where they differ.
+	var a, b string
+	for _, e := range re.Employees[1:] {
+		for _, f := range re.Employees[1:] {
+			if a == "" && e.ID < f.ID && base.Roster[e.ID][5] != base.Roster[f.ID][5] {
+				a, b = e.ID, f.ID
+			}
+		}
+	}
+	re.Pinned = []Assignment{
+		{Employee: a, Date: base.Dates[5], Shift: base.Roster[b][5]},
+		{Employee: b, Date: base.Dates[5], Shift: base.Roster[a][5]},
+	}
+	re.Previous = &Previous{ChangeWeight: 20, Roster: base.Roster}
+	res, err := Solve(context.Background(), &re, Options{MaxSteps: 800, Threads: 1, Seed: 3, Initial: base.Roster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dayOf := map[string]int{}
+	for i, d := range res.Dates {
+		dayOf[d] = i
+	}
+	for _, d := range leave {
+		if s := res.Roster[leaveEmp][dayOf[d]]; s != "" {
+			t.Fatalf("%s works %s on leave day %s", leaveEmp, s, d)
+		}
+	}
+	if res.Roster[a][5] != base.Roster[b][5] || res.Roster[b][5] != base.Roster[a][5] {
+		t.Fatalf("swap not applied: %s has %q, %s has %q", a, res.Roster[a][5], b, res.Roster[b][5])
+	}
+	changes := 0
+	for id, row := range res.Roster {
+		for d := range row {
+			if row[d] != base.Roster[id][d] {
+				changes++
+			}
+		}
+	}
+	// The leave and the swap force 5 changes; repairing around them may
+	// take a few more, but re-planning must not rebuild the roster.
+	if changes < 5 || changes > 25 {
+		t.Fatalf("%d changed assignments", changes)
+	}
+	if !res.Feasible {
+		t.Fatalf("re-planned roster infeasible: %+v", res.Violations)
+	}
+}
+
+func TestLowerBoundOf(t *testing.T) {
+	if lowerBoundOf(math.Inf(-1)) != nil {
+		t.Fatal("no bound must give nil")
+	}
+	if got := *lowerBoundOf(12.34567); got != 12.345 {
+		t.Fatalf("rounding down: %v", got)
+	}
+}
