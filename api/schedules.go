@@ -434,6 +434,34 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, scheduleView(sc))
 }
 
+// ScheduleSummary is one row of GET /schedules.
+type ScheduleSummary struct {
+	ID           uuid.UUID     `json:"id"`
+	Name         string        `json:"name"`
+	Status       string        `json:"status"`
+	Source       string        `json:"source"`
+	StartDate    string        `json:"start_date"`
+	EndDate      string        `json:"end_date"`
+	Employees    int32         `json:"employees"`
+	ShiftTypes   int32         `json:"shift_types"`
+	TimeLimitMS  int32         `json:"time_limit_ms"`
+	Penalty      *int64        `json:"penalty"`
+	Feasible     *bool         `json:"feasible"`
+	Published    bool          `json:"published"`
+	SupersededBy uuid.NullUUID `json:"superseded_by"`
+	ParentID     uuid.NullUUID `json:"parent_id"`
+	ApprovalID   uuid.NullUUID `json:"approval_id"`
+	CreatedAt    time.Time     `json:"created_at"`
+	FinishedAt   *time.Time    `json:"finished_at"`
+}
+
+func scheduleSummary(r dbsqlc.ListSchedulesRow) ScheduleSummary {
+	return ScheduleSummary{ID: r.ID, Name: r.Name, Status: r.Status, Source: r.Source, StartDate: r.StartDate.Format(roster.DateLayout),
+		EndDate: r.EndDate.Format(roster.DateLayout), Employees: r.Employees, ShiftTypes: r.ShiftTypes, TimeLimitMS: r.TimeLimitMs,
+		Penalty: r.Penalty, Feasible: r.Feasible, Published: r.Published, SupersededBy: r.SupersededBy, ParentID: r.ParentID,
+		ApprovalID: r.ApprovalID, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+}
+
 var scheduleStatuses = []string{"queued", "solving", "completed", "failed", "cancelled"}
 
 func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
@@ -475,7 +503,7 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	page := pageOf(rows, limit, same[dbsqlc.ListSchedulesRow], func(r dbsqlc.ListSchedulesRow) any { return timeIDCursor{At: r.CreatedAt, ID: r.ID} })
+	page := pageOf(rows, limit, scheduleSummary, func(r dbsqlc.ListSchedulesRow) any { return timeIDCursor{At: r.CreatedAt, ID: r.ID} })
 	writeJSON(w, http.StatusOK, page)
 }
 
