@@ -266,7 +266,10 @@ func (g *colgen) dive(stop *atomic.Bool) [][]uint8 {
 				k := 1 + g.random.IntN(min(3, len(order)-1))
 				order[0], order[k] = order[k], order[0]
 			}
-			g.fix(order[0], bestCol[order[0]])
+			// Larger problems fix a few employees per step to keep dives short.
+			for _, e := range order[:min(len(order), max(1, p.E/15))] {
+				g.fix(e, bestCol[e])
+			}
 		}
 		done := true
 		for e := 0; e < p.E; e++ {

@@ -32,6 +32,14 @@ var kindNames = [numKinds]string{
 	RuleMaxWeekends, RuleFixedDaysOff, RulePinned, RuleSkills,
 }
 
+// hardUnits weighs one unit of each hard rule's violation against the
+// others inside the search: a started hour of working time counts 1, a day,
+// shift, weekend, pair or assignment counts like a shift's hours.
+var hardUnits = [numKinds]int64{
+	kRotation: 8, kMaxType: 8, kMinMinutes: 1, kMaxMinutes: 1, kMinWeek: 1, kMaxWeek: 1,
+	kMinCons: 8, kMaxCons: 8, kMinOff: 8, kMaxWeekends: 8, kFixedOff: 8, kPinned: 8, kSkills: 8,
+}
+
 // noLimit marks an absent contract limit.
 const noLimit = -1
 
@@ -151,7 +159,7 @@ func compile(m *Model) *problem {
 		r := m.Rules.Get(kindNames[k])
 		p.hard[k] = r.Hard
 		if r.Hard {
-			p.w[k] = hardWeight
+			p.w[k] = hardWeight * hardUnits[k]
 		} else {
 			p.w[k] = int64(r.Weight)
 		}

@@ -40,6 +40,10 @@ type dp struct {
 	scale int64
 	// work counts labels expanded: a deterministic measure of effort.
 	work int64
+	// priced makes weekend and per-type limits prices instead of states:
+	// weekends cost weekendPrice each, the caller prices types in costs.
+	priced       bool
+	weekendPrice int64
 	// stop, when set, aborts a call early (the search is being cancelled).
 	stop *atomic.Bool
 }
@@ -60,8 +64,16 @@ type dpHist struct {
 	v      uint8
 }
 
+// limitWeight prices missing a replacement limit by a started hour: far
+// above any cover incentive, far below a hard violation. Going over a
+// weekend or per-type share costs a day's worth more, since later windows
+// cannot undo it.
+const limitWeight = 10_000
+
+const limitCountWeight = 24 * limitWeight
+
 // maxDPLabels bounds the labels of one call (memory for backtracking).
-const maxDPLabels = 1 << 22
+const maxDPLabels = 1 << 23
 
 type dpOpt struct {
 	cost  int64
@@ -93,6 +105,7 @@ type dpCall struct {
 	weekShared     bool // the window lies in one week: the minute counter serves both
 	WK1            int32
 	trackWE        bool
+	priceWE        bool // weekends cost z.weekendPrice each instead of a state
 	weCap, WE1     int32
 	T              int32
 	wRot, wMaxCons int64
@@ -137,7 +150,8 @@ func (z *dp) solve(s *state, e, a, b int, cost []int64, strict bool, out []uint8
 }
 
 // dpLimits replaces an employee's horizon limits in one DP call; the
-// construction uses it to give a window of a long horizon its share.
+// construction uses it to give a window of a long horizon its share. The
+// replacement limits are targets priced at limitWeight per unit.
 type dpLimits struct {
 	minMin, maxMin int32
 	maxWE          int32
@@ -164,8 +178,8 @@ func (z *dp) solveWithin(s *state, e, a, b int, cost []int64, strict bool, lim *
 			return 0, false
 		}
 		more := false
-		// Per-type limits.
-		for v := 1; v < V; v++ {
+		// Per-type limits (unless the caller prices them in the costs).
+		for v := 1; v < V && !z.priced; v++ {
 			if z.trackType[v] {
 				continue
 			}
@@ -196,7 +210,7 @@ func (z *dp) solveWithin(s *state, e, a, b int, cost []int64, strict bool, lim *
 		if lim != nil {
 			maxWE = lim.maxWE
 		}
-		if !z.trackWeekends && maxWE != noLimit {
+		if !z.trackWeekends && maxWE != noLimit && !z.priced {
 			var base, added int32
 			for _, days := range p.weekendDays {
 				outW, inW := false, false
@@ -236,17 +250,22 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 	W := c.W
 	minMin, maxMin, maxWE := p.minMin[e], p.maxMin[e], p.maxWE[e]
 	maxTypeOf := func(v int) int32 { return p.maxType[e*V+v] }
+	wMinMin, wMaxMin := p.w[kMinMinutes]*scale, p.w[kMaxMinutes]*scale
+	hardMinMin, hardMaxMin, hardWE := p.hard[kMinMinutes], p.hard[kMaxMinutes], p.hard[kMaxWeekends]
 	if lim != nil {
+		// Replacement limits are targets: priced, never pruning.
 		minMin, maxMin, maxWE = lim.minMin, lim.maxMin, lim.maxWE
 		maxTypeOf = func(v int) int32 { return lim.maxType[v] }
+		wMinMin, wMaxMin = limitWeight*scale, limitWeight*scale
+		hardMinMin, hardMaxMin, hardWE = false, false, false
 	}
 	minutesCost := func(m int32) int64 {
 		var c int64
 		if maxMin != noLimit && m > maxMin {
-			c += startedHours(int(m-maxMin)) * p.w[kMaxMinutes] * scale
+			c += startedHours(int(m-maxMin)) * wMaxMin
 		}
 		if minMin != noLimit && m < minMin {
-			c += startedHours(int(minMin-m)) * p.w[kMinMinutes] * scale
+			c += startedHours(int(minMin-m)) * wMinMin
 		}
 		return c
 	}
@@ -299,6 +318,9 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 	c.nCore = c.nWorkCore + c.capO*2
 	c.wRot, c.wMaxCons, c.wMinCons, c.wMinOff = p.w[kRotation]*scale, p.w[kMaxCons]*scale, p.w[kMinCons]*scale, p.w[kMinOff]*scale
 	c.wWE, c.wType = p.w[kMaxWeekends]*scale, p.w[kMaxType]*scale
+	if lim != nil {
+		c.wWE, c.wType = limitCountWeight*scale, limitCountWeight*scale
+	}
 
 	// Per-day tables.
 	z.weOpen = grow(z.weOpen, W)
@@ -334,7 +356,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		c.trackMin = true
 		c.M1 = z.maxRemain[0] + 1
 		c.mCap = z.maxRemain[0]
-		if strict && p.hard[kMaxMinutes] && maxMin != noLimit {
+		if strict && hardMaxMin && maxMin != noLimit {
 			room := maxMin - base
 			if room < 0 {
 				return 0, false
@@ -343,7 +365,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 			c.M1 = c.mCap + 1
 		}
 		c.mNeed = math.MinInt32
-		if strict && p.hard[kMinMinutes] && minMin != noLimit {
+		if strict && hardMinMin && minMin != noLimit {
 			need := minMin - base
 			c.mNeed = (need + unit - 1) / unit
 			if need <= 0 {
@@ -379,9 +401,9 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 
 	// Weekends.
 	c.WE1 = 1
-	if maxWE != noLimit && z.trackWeekends {
+	if maxWE != noLimit && (z.trackWeekends || z.weekendPrice > 0) {
 		var baseWE, open int32
-		for k, days := range p.weekendDays {
+		for _, days := range p.weekendDays {
 			inWin, outWorked := false, false
 			for _, d := range days {
 				if int(d) >= a && int(d) <= b {
@@ -396,7 +418,6 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 			if inWin && !outWorked {
 				open++
 			}
-			_ = k
 		}
 		for j := 0; j < W; j++ {
 			d := a + j
@@ -413,13 +434,17 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 				}
 			}
 		}
-		budget := maxWE - baseWE
-		if budget < 0 && strict && p.hard[kMaxWeekends] {
-			return 0, false
+		if z.trackWeekends {
+			budget := maxWE - baseWE
+			if budget < 0 && strict && hardWE {
+				return 0, false
+			}
+			c.trackWE = open > 0
+			c.weCap = max(0, min(budget, open))
+			c.WE1 = c.weCap + 1
+		} else {
+			c.priceWE = open > 0
 		}
-		c.trackWE = open > 0
-		c.weCap = max(0, min(budget, open))
-		c.WE1 = c.weCap + 1
 	}
 
 	// Per-type limits that can bind inside the window.
@@ -643,6 +668,9 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 					}
 				}
 				nwe := L.we
+				if c.priceWE && o.v != 0 && z.weOpen[j] && !(z.weSame[j] && work) {
+					cst += z.weekendPrice
+				}
 				if c.trackWE && o.v != 0 && z.weOpen[j] && !(z.weSame[j] && work) {
 					if int32(nwe) < c.weCap {
 						nwe++
@@ -773,6 +801,42 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		h = z.hist[h].parent
 	}
 	return bestCost, true
+}
+
+// windowStates estimates the dense state space of a DP over L days of e's
+// row (before lazily added weekend and per-type limits).
+func (z *dp) windowStates(e, L int) int64 {
+	p := z.p
+	D, V := p.D, p.V
+	var unit, maxLU int32
+	for v := 1; v < V; v++ {
+		for d := 0; d < D; d++ {
+			if p.allowed[(e*D+d)*V+v] {
+				unit = gcd(unit, p.length[v])
+				break
+			}
+		}
+	}
+	if unit == 0 {
+		return 1
+	}
+	for v := 1; v < V; v++ {
+		maxLU = max(maxLU, p.length[v]/unit)
+	}
+	capW := int64(max(p.maxCons[e], p.minCons[e], 1))
+	capO := int64(max(p.minOff[e], 1))
+	states := (int64(p.nClass-1)*min(capW, int64(L))*2 + min(capO, int64(L))*2)
+	if p.minMin[e] != noLimit || p.maxMin[e] != noLimit {
+		m := int64(L) * int64(maxLU)
+		if l := p.maxMin[e]; l != noLimit {
+			m = min(m, int64(l/unit))
+		}
+		states *= m + 1
+	}
+	if p.minWeek[e] != noLimit || p.maxWeek[e] != noLimit {
+		states *= int64(7*maxLU) + 1
+	}
+	return states
 }
 
 func grow[T any](s []T, n int) []T {

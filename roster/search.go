@@ -172,12 +172,41 @@ func (w *worker) noteBest() {
 func (w *worker) construct(stop *atomic.Bool) {
 	p := w.p
 	order := w.rng.Perm(p.E)
-	for pass := 0; pass < 2; pass++ {
+	// A second pass improves each row against the completed others; on
+	// large problems the search does that better than a full pass.
+	passes := 2
+	if p.E*p.D > 5000 {
+		passes = 1
+	}
+	for pass := 0; pass < passes; pass++ {
 		for _, e := range order {
 			if stop.Load() {
 				return
 			}
 			w.buildRow(e)
+		}
+	}
+	for _, e := range order {
+		if stop.Load() {
+			return
+		}
+		w.repairRow(e)
+	}
+}
+
+// repairRow rebuilds a row that still breaks a hard rule with a priced
+// whole-row DP, else sweeps overlapping week-long windows over it (each
+// optimal against the rest of the row, so violations spanning window edges
+// get repaired too).
+func (w *worker) repairRow(e int) {
+	D := w.p.D
+	if w.s.rowCost[e] >= hardWeight && D > 7 {
+		// Few rows get here: afford one priced whole-row attempt.
+		w.pricedRow(e)
+	}
+	for sweep := 0; sweep < 3 && w.s.rowCost[e] >= hardWeight; sweep++ {
+		for a := 0; a < D && w.s.rowCost[e] >= hardWeight; a += 3 {
+			w.reoptWindowNoise(e, a, min(D-1, a+6), 0)
 		}
 	}
 }
@@ -189,18 +218,113 @@ func (w *worker) construct(stop *atomic.Bool) {
 func (w *worker) buildRow(e int) {
 	p := w.p
 	D := p.D
-	if w.reoptWindowLim(e, 0, D-1, 0, nil, true) {
+	est := w.z.windowStates(e, D) * int64(D)
+	// Short rows: exact in one DP. Long rows: weekends and per-type limits
+	// priced rather than counted (much smaller states), exact as fallback.
+	if D <= 56 && est <= fullRowWork && w.reoptWindowLim(e, 0, D-1, 0, nil, true) {
 		return
 	}
-	L := min(D, 28)
-	for a := 0; a < D; a += L {
+	if est <= pricedRowWork && w.pricedRow(e) {
+		return
+	}
+	if D > 56 && est <= fullRowWork && w.reoptWindowLim(e, 0, D-1, 0, nil, true) {
+		return
+	}
+	// Rolling windows: optimise L days, keep the first half, move on.
+	L := 7
+	for _, l := range []int{14} {
+		if l < D && w.z.windowStates(e, l)*int64(l) <= fullRowWork {
+			L = l
+			break
+		}
+	}
+	step := max(L/2, 1)
+	zero := w.zero[:D]
+	clear(zero)
+	for a := 0; a < D; a += step {
 		b := min(D-1, a+L-1)
 		var lim *dpLimits
-		if b < D-1 && w.offAfter(e, b) {
+		if b < D-1 {
+			// Build on an empty tail, with a share of the horizon limits.
+			w.s.apply([]rowChange{{e: e, a: a, nv: zero[a:]}})
 			lim = w.prorated(e, b)
 		}
 		w.reoptWindowLim(e, a, b, 0, lim, false)
+		if b == D-1 {
+			break
+		}
 	}
+}
+
+// fullRowWork bounds the estimated DP states times days for which a whole
+// row is optimised in one call; larger rows are built a week at a time.
+const fullRowWork = 10_000_000
+
+// pricedRowWork bounds pricedRow the way fullRowWork bounds buildRow.
+const pricedRowWork = 12_000_000
+
+// pricedRow builds e's whole row in one DP that prices weekends and
+// per-type shifts instead of counting them in the state, raising the
+// prices until the row keeps those limits. It reports false when no price
+// works within a few rounds or the row breaks another hard rule.
+func (w *worker) pricedRow(e int) bool {
+	p := w.p
+	D, V := p.D, p.V
+	typePrice := make([]int64, V)
+	var wePrice int64
+	cost := w.cost[:D*V]
+	out := w.out[:D]
+	w.z.priced = true
+	defer func() { w.z.priced, w.z.weekendPrice = false, 0 }()
+	for round := 0; round < 30; round++ {
+		w.fillCosts(e, 0, D-1, 0, cost)
+		for i := range cost {
+			if v := i % V; v > 0 && cost[i] < infCost {
+				cost[i] += typePrice[v]
+			}
+		}
+		w.z.weekendPrice = wePrice
+		if _, ok := w.z.solve(w.s, e, 0, D-1, cost, true, out); !ok {
+			return false
+		}
+		done := true
+		if l := p.maxWE[e]; l != noLimit {
+			var n int32
+			for _, days := range p.weekendDays {
+				for _, d := range days {
+					if out[d] != 0 {
+						n++
+						break
+					}
+				}
+			}
+			if n > l {
+				done = false
+				wePrice = max(2*wePrice, 128)
+			}
+		}
+		for v := 1; v < V; v++ {
+			l := p.maxType[e*V+v]
+			if l == noLimit {
+				continue
+			}
+			var n int32
+			for _, x := range out {
+				if x == uint8(v) {
+					n++
+				}
+			}
+			if n > l {
+				done = false
+				typePrice[v] = max(2*typePrice[v], 128)
+			}
+		}
+		if done {
+			w.s.apply([]rowChange{{e: e, a: 0, nv: out}})
+			return true
+		}
+	}
+	return false
 }
 
 // offAfter reports whether e is off on every day after b.
@@ -216,7 +340,29 @@ func (w *worker) offAfter(e, b int) bool {
 // prorated scales e's horizon limits to days 0..b.
 func (w *worker) prorated(e, b int) *dpLimits {
 	p := w.p
+	// Shares follow the days the employee can work (not fixed off), so
+	// time before a long leave gets more of the work.
+	avail := func(d int) bool {
+		for v := 1; v < p.V; v++ {
+			if p.allowed[(e*p.D+d)*p.V+v] {
+				return true
+			}
+		}
+		return false
+	}
+	var upTo, total float64
+	for d := 0; d < p.D; d++ {
+		if avail(d) {
+			total++
+			if d <= b {
+				upTo++
+			}
+		}
+	}
 	f := float64(b+1) / float64(p.D)
+	if total > 0 {
+		f = upTo / total
+	}
 	lim := &dpLimits{minMin: noLimit, maxMin: noLimit, maxWE: noLimit, maxType: make([]int32, p.V)}
 	var maxLen int32
 	for v := 1; v < p.V; v++ {
@@ -232,13 +378,18 @@ func (w *worker) prorated(e, b int) *dpLimits {
 		}
 	}
 	if l := p.maxWE[e]; l != noLimit && len(p.weekendDays) > 0 {
-		seen := 0
+		var seen, all float64
 		for _, days := range p.weekendDays {
-			if int(days[0]) <= b {
-				seen++
+			if avail(int(days[0])) || (len(days) > 1 && avail(int(days[1]))) {
+				all++
+				if int(days[0]) <= b {
+					seen++
+				}
 			}
 		}
-		lim.maxWE = int32(math.Ceil(float64(l) * float64(seen) / float64(len(p.weekendDays))))
+		if all > 0 {
+			lim.maxWE = int32(math.Ceil(float64(l) * seen / all))
+		}
 	}
 	for v := 0; v < p.V; v++ {
 		lim.maxType[v] = noLimit
@@ -339,6 +490,15 @@ func (w *worker) randomWindow(minLen, maxLen int) (int, int) {
 
 func (w *worker) windowMove() {
 	e := w.rng.IntN(w.p.E)
+	// While the roster breaks hard rules, mostly work on a row that does.
+	if w.s.total >= hardWeight && w.rng.IntN(2) == 0 {
+		for i, start := 0, w.rng.IntN(w.p.E); i < w.p.E; i++ {
+			if f := (start + i) % w.p.E; w.s.rowCost[f] >= hardWeight {
+				e = f
+				break
+			}
+		}
+	}
 	a, b := w.randomWindow(5, 14)
 	w.reoptWindow(e, a, b)
 }

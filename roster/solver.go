@@ -34,8 +34,12 @@ type Options struct {
 
 // Progress reports the best roster found so far.
 type Progress struct {
-	BestPenalty    int64         `json:"best_penalty"`
-	Feasible       bool          `json:"feasible"`
+	BestPenalty int64 `json:"best_penalty"`
+	Feasible    bool  `json:"feasible"`
+	// HardViolations measures how far from feasible the best roster is (0
+	// when feasible): weighted units of hard violation while solving (a
+	// working-time hour counts 1, a day or shift 8), the number of hard
+	// violations in the final report.
 	HardViolations int64         `json:"hard_violations"`
 	Elapsed        time.Duration `json:"elapsed"`
 }
@@ -113,7 +117,8 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		defer cancel()
 	}
 	p := compile(m)
-	sh := &shared{began: began, firstFeasible: -1, lowerBound: math.Inf(-1)}
+	// Penalties are never negative, so 0 is a lower bound from the start.
+	sh := &shared{began: began, firstFeasible: -1}
 	sh.bestTotal.Store(infCost)
 
 	initial := p.startRoster(opt.Initial)
@@ -175,6 +180,9 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 	trace := append([]TracePoint(nil), sh.trace...)
 	first := sh.firstFeasible
 	lb, optimal := sh.lowerBound, sh.optimal
+	if !sh.lpBound {
+		lb = math.Inf(-1)
+	}
 	sh.mu.Unlock()
 	var steps int64
 	for _, w := range workers {
@@ -257,7 +265,8 @@ type shared struct {
 	trace         []TracePoint
 	firstFeasible int64
 	version       atomic.Int64
-	lowerBound    float64 // best LP bound found, -Inf when none
+	lowerBound    float64 // best lower bound on the penalty
+	lpBound       bool    // lowerBound comes from the LP
 	optimal       bool
 	stop          *atomic.Bool
 }
@@ -266,6 +275,7 @@ func (sh *shared) offerBound(lb float64) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.lowerBound = max(sh.lowerBound, lb)
+	sh.lpBound = true
 	sh.checkOptimal()
 }
 

@@ -494,9 +494,3 @@ func (s *state) marginal(e, d int, v uint8) int64 {
 	}
 	return c
 }
-
-// hardUnits is the number of hard violation units in the objective.
-func (s *state) hardUnits() int64 { return s.total / hardWeight }
-
-// softPenalty is the objective without hard violations.
-func (s *state) softPenalty() int64 { return s.total % hardWeight }

@@ -155,7 +155,7 @@ func objectiveOf(ev *Evaluation) int64 {
 		if !v.Hard {
 			continue
 		}
-		units := int64(v.Amount)
+		units := int64(v.Amount) * 8
 		if v.Unit == UnitMinutes {
 			units = startedHours(v.Amount)
 		}

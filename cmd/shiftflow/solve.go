@@ -110,7 +110,7 @@ func runSolve(ctx context.Context, args []string) int {
 		opt.Progress = func(p roster.Progress) {
 			state := "feasible"
 			if !p.Feasible {
-				state = fmt.Sprintf("infeasible, %d hard violations", p.HardViolations)
+				state = fmt.Sprintf("infeasible, hard violation score %d", p.HardViolations)
 			}
 			fmt.Fprintf(os.Stderr, "\r%6.1fs  best penalty %d (%s)   ", p.Elapsed.Seconds(), p.BestPenalty, state)
 		}
