@@ -786,3 +786,30 @@ func TestE2EConcurrentDecisionsLoseNothing(t *testing.T) {
 		}
 	}
 }
+
+// Reminders fire every interval, at most the configured number of times.
+func TestE2EReminders(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "remind", "name": "Remind", "form": [],
+	  "nodes": [{"id": "start", "type": "start", "next": "n1"},
+		{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["mgr"]}],
+			"reminders": {"every": "500ms", "max": 2}}},
+		{"id": "end", "type": "end"}]}`)
+	id := e.submit(tmpl, "alice", map[string]any{})
+	types := e.eventsOf(id, "approval.task.reminded", "approval.task.reminded")
+	time.Sleep(1200 * time.Millisecond)
+	types = e.eventsOf(id)
+	if n := count(types, "approval.task.reminded"); n != 2 {
+		t.Fatalf("%d reminders, want 2: %v", n, types)
+	}
+	hist := e.do("GET", "/api/v1/approvals/"+id+"/history", e.key, nil).json(t)["items"].([]any)
+	reminded := 0
+	for _, h := range hist {
+		if h.(map[string]any)["action"] == "remind" {
+			reminded++
+		}
+	}
+	if reminded != 2 {
+		t.Fatalf("history reminders = %d: %v", reminded, hist)
+	}
+}
