@@ -21,12 +21,24 @@ type params struct {
 	syncSteps   int64   // steps between looks at the shared best
 	polishSteps int64   // local search steps between dives
 	lpSeconds   float64 // overrides the LP phase budget (tuning)
+	pRelated    int     // percent of ruins placed on a cover shortfall
 }
 
 var defaultParams = params{
 	cycleSteps: 20000, tempHot: 10, tempRatio: 0.01, noise: 60,
 	pWindow: 30, pRuin: 30, ruinMin: 2, ruinMax: 4, winMin: 4, winMax: 14,
-	syncSteps: 5000, polishSteps: 30000,
+	syncSteps: 5000, polishSteps: 30000, pRelated: 50,
+}
+
+// scaled adapts the ruin sizes to the problem: long horizons need longer
+// windows and more employees per ruin to move work around.
+func (prm params) scaled(p *problem) params {
+	if p.D > 42 {
+		prm.winMin = max(prm.winMin, 7)
+		prm.winMax = max(prm.winMax, min(28, p.D/3))
+		prm.ruinMax = max(prm.ruinMax, 6)
+	}
+	return prm
 }
 
 // worker is one search thread: its own roster state, DP and random source.
@@ -53,6 +65,7 @@ type worker struct {
 
 	cgWork     int64 // DP work units the LP phase may use; 0 skips it
 	cg         *colgen
+	cellKey    []int32 // day*V+value of each cover cell
 	rowBuf     []uint8
 	dives      int
 	nextDive   int64
@@ -503,14 +516,55 @@ func (w *worker) windowMove() {
 	w.reoptWindow(e, a, b)
 }
 
-// ruinRecreate clears a window of a few random rows and rebuilds them.
+// ruinRecreate clears a window of a few rows and rebuilds them. Half the
+// time the window is placed on a day short of cover and the employees are
+// ones who could fill it (free that day, or on another shift), which on
+// large problems finds the useful neighbours far more often than chance.
 func (w *worker) ruinRecreate() {
 	p := w.p
 	k := min(w.prm.ruinMin+w.rng.IntN(w.prm.ruinMax-w.prm.ruinMin+1), p.E)
 	a, b := w.randomWindow(w.prm.winMin, w.prm.winMax)
 	w.emps = w.emps[:0]
+	if w.rng.IntN(100) < w.prm.pRelated {
+		if d, v, ok := w.shortCell(); ok {
+			n := b - a + 1
+			a = min(max(0, d-w.rng.IntN(n)), p.D-n)
+			b = a + n - 1
+			for try := 0; try < 4*p.E && len(w.emps) < k; try++ {
+				e := w.rng.IntN(p.E)
+				if x := w.s.x[e*p.D+d]; x != v && p.allowed[(e*p.D+d)*p.V+int(v)] {
+					w.addEmployee(e)
+				}
+			}
+		}
+	}
 	w.addRandomEmployees(k)
 	w.rebuild(a, b)
+}
+
+// shortCell samples a cover cell below its requirement: its day and value.
+func (w *worker) shortCell() (int, uint8, bool) {
+	p := w.p
+	C := len(p.cellReq)
+	if C == 0 {
+		return 0, 0, false
+	}
+	if w.cellKey == nil {
+		w.cellKey = make([]int32, C)
+		for k := 0; k < p.D*p.V; k++ {
+			for _, c := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
+				w.cellKey[c] = int32(k)
+			}
+		}
+	}
+	for i, start := 0, w.rng.IntN(C); i < C; i++ {
+		c := (start + i) % C
+		if w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 {
+			k := int(w.cellKey[c])
+			return k / p.V, uint8(k % p.V), true
+		}
+	}
+	return 0, 0, false
 }
 
 // addRandomEmployees extends w.emps to k distinct employees.

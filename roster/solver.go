@@ -158,7 +158,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 	workers := make([]*worker, threads)
 	for i := range workers {
 		workers[i] = newWorker(p, sh, opt.Seed+uint64(i)*0x9e3779b97f4a7c15, i, initial)
-		workers[i].prm = prm
+		workers[i].prm = prm.scaled(p)
 		if i == 0 {
 			workers[i].cgWork = lpWorkBudget(opt, threads)
 			if prm.lpSeconds > 0 {
