@@ -189,8 +189,14 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 			g.lp.refactor()
 		}
 		lpObj := g.lp.objective()
+		before := g.w.z.work
 		added, bound, ok := g.price(stop, g.alpha)
 		if !ok {
+			return false
+		}
+		// Column generation needs tens of rounds: give up early when one
+		// round shows the budget cannot pay for them.
+		if round == 0 && !g.anyFixed() && g.w.z.work+30*(g.w.z.work-before) > g.workLimit {
 			return false
 		}
 		if added == 0 && g.alpha > 0 {

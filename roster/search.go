@@ -18,10 +18,9 @@ type params struct {
 	ruinMax     int     // and at most
 	winMin      int     // ruin window length bounds
 	winMax      int
-	syncSteps   int64   // steps between looks at the shared best
-	polishSteps int64   // local search steps between dives
-	lpSeconds   float64 // overrides the LP phase budget (tuning)
-	pRelated    int     // percent of ruins placed on a cover shortfall
+	syncSteps   int64 // steps between looks at the shared best
+	polishSteps int64 // local search steps between dives
+	pRelated    int   // percent of ruins placed on a cover shortfall
 }
 
 var defaultParams = params{

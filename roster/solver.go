@@ -161,9 +161,6 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		workers[i].prm = prm.scaled(p)
 		if i == 0 {
 			workers[i].cgWork = lpWorkBudget(opt, threads)
-			if prm.lpSeconds > 0 {
-				workers[i].cgWork = int64(prm.lpSeconds * 4_000_000)
-			}
 		}
 		wg.Add(1)
 		go func(w *worker) {
