@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cliInstance is a small NRP instance (two shifts, four people, a week).
+const cliInstance = `# cli test
+SECTION_HORIZON
+7
+
+SECTION_SHIFTS
+D,480,
+N,600,D
+
+SECTION_STAFF
+A,D=7|N=7,2880,960,5,1,1,1
+B,D=7|N=2,2880,960,5,1,1,1
+C,D=7|N=7,2880,960,5,1,1,1
+E,D=7|N=0,2880,0,5,1,1,1
+
+SECTION_DAYS_OFF
+A,0
+B,
+
+SECTION_SHIFT_ON_REQUESTS
+A,2,D,2
+
+SECTION_SHIFT_OFF_REQUESTS
+B,3,N,1
+
+SECTION_COVER
+0,D,1,100,1
+0,N,1,100,1
+1,D,2,100,1
+1,N,1,100,1
+2,D,1,100,1
+3,D,1,100,1
+4,N,1,100,1
+5,D,1,100,1
+6,D,1,100,1
+`
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSolveAndValidateCommands(t *testing.T) {
+	dir := t.TempDir()
+	inst := writeFile(t, dir, "Instance1.txt", cliInstance)
+	out := filepath.Join(dir, "result.json")
+	if code := runSolve(context.Background(), []string{"--format", "nrp", "--time-limit", "1s", "--threads", "1", "--seed", "3", "--output", out, inst}); code != exitOK {
+		t.Fatalf("solve exit %d", code)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"instance", "penalty", "feasible", "elapsed_ms", "roster", "breakdown", "violations"} {
+		if _, ok := res[k]; !ok {
+			t.Errorf("result lacks %q", k)
+		}
+	}
+	var rows map[string][]string
+	if err := json.Unmarshal(res["roster"], &rows); err != nil || len(rows["A"]) != 7 {
+		t.Fatalf("roster %v: %v", rows, err)
+	}
+	if string(res["feasible"]) != "true" {
+		t.Fatalf("feasible = %s", res["feasible"])
+	}
+	// The solver's own roster validates; flags may follow the arguments.
+	if code := runValidate(context.Background(), []string{inst, out, "--format", "nrp"}); code != exitOK {
+		t.Fatalf("validate exit %d", code)
+	}
+	// A roster working A on its fixed day off is infeasible: exit 1.
+	bad := writeFile(t, dir, "bad.json", `{"A":["D","","","","","",""],"B":["","","","","","",""],"C":["","","","","","",""],"E":["","","","","","",""]}`)
+	if code := runValidate(context.Background(), []string{"--json", inst, bad}); code != exitFail {
+		t.Fatalf("infeasible roster: exit %d", code)
+	}
+	// The benchmark's tab-separated grid is read too (C works too little).
+	grid := writeFile(t, dir, "grid.roster", "\tD\tD\t\t\t\t\nD\tD\t\t\t\t\t\n\t\t\t\t\t\t\n\t\t\t\t\t\t\n")
+	if code := runValidate(context.Background(), []string{inst, grid}); code != exitFail {
+		t.Fatalf("grid roster: exit %d", code)
+	}
+	// Bad input is a usage error.
+	broken := writeFile(t, dir, "broken.txt", strings.Replace(cliInstance, "N,600,D", "N,600,Q", 1))
+	if code := runSolve(context.Background(), []string{"--time-limit", "1s", broken}); code != exitUsage {
+		t.Fatalf("broken instance: exit %d", code)
+	}
+	if code := runValidate(context.Background(), []string{inst, writeFile(t, dir, "x.json", `{"A":["D"]}`)}); code != exitUsage {
+		t.Fatalf("short roster: exit %d", code)
+	}
+	if code := runSolve(context.Background(), []string{"--format", "yaml", inst}); code != exitUsage {
+		t.Fatalf("unknown format: exit %d", code)
+	}
+	if code := runSolve(context.Background(), []string{}); code != exitUsage {
+		t.Fatalf("no instance: exit %d", code)
+	}
+}
+
+func TestBenchSolverCommand(t *testing.T) {
+	if code := runBenchSolver(context.Background(), []string{"--dir", filepath.Join(t.TempDir(), "absent")}); code != exitOK {
+		t.Fatalf("absent directory must be skipped, exit %d", code)
+	}
+	root := t.TempDir()
+	instDir := filepath.Join(root, "instances")
+	if err := os.Mkdir(instDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, instDir, "Instance1.txt", cliInstance)
+	writeFile(t, instDir, "Instance2.txt", cliInstance)
+	writeFile(t, root, "best_known.tsv", "# comment\ninstance\tdays\tstaff\tshift_types\tbest_known_upper_bound\tbest_known_lower_bound\toptimal\tsource\nInstance1\t7\t4\t2\t1\t0\tno\ttest\n")
+	out := filepath.Join(root, "out")
+	args := []string{"--dir", instDir, "--out", out, "--instances", "1", "--limits", "1s", "--threads", "1", "--scale=false"}
+	if code := runBenchSolver(context.Background(), args); code != exitOK {
+		t.Fatalf("bench exit %d", code)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "solver.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| 1 | 7 × 4 × 2 | 1 |") || strings.Contains(string(md), "| 2 |") {
+		t.Fatalf("table:\n%s", md)
+	}
+	svg, err := os.ReadFile(filepath.Join(out, "solver.svg"))
+	if err != nil || !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "Instance1") {
+		t.Fatalf("svg: %v\n%s", err, svg)
+	}
+	// A second partial run merges into the same files.
+	args[5] = "2"
+	if code := runBenchSolver(context.Background(), args); code != exitOK {
+		t.Fatalf("second bench exit %d", code)
+	}
+	md, _ = os.ReadFile(filepath.Join(out, "solver.md"))
+	if !strings.Contains(string(md), "| 1 |") || !strings.Contains(string(md), "| 2 |") {
+		t.Fatalf("merged table:\n%s", md)
+	}
+	if code := runBenchSolver(context.Background(), []string{"--dir", instDir, "--instances", "x"}); code != exitUsage {
+		t.Fatalf("bad --instances: exit %d", code)
+	}
+}
+
+func TestParseNumbers(t *testing.T) {
+	got, err := parseNumbers("1-3, 7,20-21")
+	if err != nil || len(got) != 6 || !got[2] || !got[21] || got[4] {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"3-1", "a", "1-", "1,,2"} {
+		if _, err := parseNumbers(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if all, err := parseNumbers(""); all != nil || err != nil {
+		t.Fatalf("empty: %v %v", all, err)
+	}
+}
