@@ -53,11 +53,9 @@ type problem struct {
 	empIDs   []string
 	shiftIDs []string
 
-	length  []int32 // [V] minutes, 0 for off
-	forbid  []bool  // [V*V] rotation: u followed by v on the next day
-	night   []bool  // [V]
-	unit    int32   // gcd of shift lengths, for DP minute states
-	lenUnit []int32 // [V] length / unit
+	length []int32 // [V] minutes, 0 for off
+	forbid []bool  // [V*V] rotation: u followed by v on the next day
+	night  []bool  // [V]
 
 	hard [numKinds]bool
 	w    [numKinds]int64 // per unit; hardWeight for hard rules
@@ -120,16 +118,11 @@ func compile(m *Model) *problem {
 	shiftOf := map[string]int{}
 	p.length = make([]int32, V)
 	p.night = make([]bool, V)
-	p.lenUnit = make([]int32, V)
 	for i, st := range m.ShiftTypes {
 		shiftOf[st.ID] = i + 1
 		p.shiftIDs = append(p.shiftIDs, st.ID)
 		p.length[i+1] = int32(st.LengthMinutes)
 		p.night[i+1] = st.Night
-		p.unit = gcd(p.unit, int32(st.LengthMinutes))
-	}
-	for v := 1; v < V; v++ {
-		p.lenUnit[v] = p.length[v] / p.unit
 	}
 	p.forbid = make([]bool, V*V)
 	for pair := range forbiddenPairs(m) {

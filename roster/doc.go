@@ -1,12 +1,15 @@
 // Package roster is the rostering core of shiftflow: the domain model of a
 // rostering problem (employees, contracts, shift types, cover, requests,
 // pinned assignments, a previous roster for re-planning), readers for the
-// domain JSON and the Curtois & Qu NRP text format, an independent evaluator
-// that explains a roster's penalty and hard violations, and an anytime solver.
+// domain JSON (DecodeModel, Model.Validate) and the Curtois & Qu NRP text
+// format (ParseNRP, NRPInstance.Model), an independent evaluator that
+// explains a roster's penalty and hard violations (Evaluate), and an
+// anytime solver (Solve).
 //
 // The package is pure: it imports only the standard library and does no I/O.
 //
-// Semantics shared by every input format:
+// # Semantics shared by every input format
+//
 //   - A roster gives each employee one shift type or nothing on each day.
 //   - Maximum rules (consecutive working days, rotation) treat the days outside
 //     the horizon as days off; minimum rules (consecutive working days,
@@ -18,4 +21,38 @@
 //     inside the horizon only, maximum weekly minutes to every week.
 //   - The penalty is the weighted sum of soft rule violations; hard rule
 //     violations make a roster infeasible and are reported, not priced.
+//
+// # How the solver works
+//
+// A model is compiled to flat arrays (compile.go). The state (state.go)
+// keeps cover counts and per-employee aggregates and prices a change of a
+// block of days in one or two rows incrementally; tests check it against
+// Evaluate over random move sequences.
+//
+// Every hard rule is about one employee's row, and cover couples rows only
+// through the penalty. So one row (or a window of it) can be re-optimised
+// exactly against everybody else by dynamic programming over days (dp.go):
+// the state holds the last shift's rotation class, the run length and,
+// when they can bind, minutes, weekly minutes, weekends and per-type
+// counts; weekend and per-type limits enter the state lazily, only when a
+// solution without them breaks them.
+//
+// Solve runs one worker per thread. Each builds a first roster row by row
+// with that DP (long horizons by rolling windows with a share of the
+// horizon limits, or with weekend and per-type limits priced), then
+// improves it by simulated annealing over three moves: re-optimising a
+// window of one row, ruin-and-recreate of a window of a few rows (often
+// aimed at a cover shortfall, rebuilt one by one by the DP with cost noise),
+// and block swaps between two rows, which keep cover. On problems small
+// enough for a dense LP (up to 700 rows), the first worker also solves the
+// LP relaxation by column generation (lp.go, cg.go: whole rows as columns,
+// the DP as the pricer, Wentges dual smoothing), dives from it to rosters
+// and reports the LP bound; a roster whose penalty meets the bound is
+// proven optimal and stops the search. Workers adopt the best roster found
+// by any of them when they stagnate.
+//
+// The search minimises hard violations first (they weigh hardWeight per
+// unit) and the penalty second; the result's feasibility, penalty and
+// explanation always come from Evaluate. With one thread and MaxSteps the
+// search is reproducible for a given seed.
 package roster

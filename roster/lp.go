@@ -32,9 +32,8 @@ type master struct {
 	d     []float64 // scratch: B^-1 a_q
 	rhs   []float64
 
-	pivots      int
-	totalPivots int
-	devex       []float64 // pricing reference weights per variable
+	pivots int
+	devex  []float64 // pricing reference weights per variable
 }
 
 type lpCol struct {
@@ -360,7 +359,6 @@ func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 		}
 		lp.basis[leave] = enter
 		lp.pivots++
-		lp.totalPivots++
 		if lp.pivots >= 4*m {
 			lp.refactor()
 			lp.duals()

@@ -62,14 +62,13 @@ type worker struct {
 	noise int64
 	prm   params
 
-	cgWork     int64 // DP work units the LP phase may use; 0 skips it
-	cg         *colgen
-	cellKey    []int32 // day*V+value of each cover cell
-	rowBuf     []uint8
-	dives      int
-	nextDive   int64
-	lowerBound float64
-	syncBuf    []uint8
+	cgWork   int64 // DP work units the LP phase may use; 0 skips it
+	cg       *colgen
+	cellKey  []int32 // day*V+value of each cover cell
+	rowBuf   []uint8
+	dives    int
+	nextDive int64
+	syncBuf  []uint8
 }
 
 func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *worker {
@@ -132,7 +131,6 @@ func (w *worker) startLP(stop *atomic.Bool) {
 	if !g.optimize(stop, 0, rootGap) {
 		return
 	}
-	w.lowerBound = g.lb
 	w.sh.offerBound(g.lb)
 	w.cg = g
 	w.nextDive = w.steps
@@ -339,16 +337,6 @@ func (w *worker) pricedRow(e int) bool {
 	return false
 }
 
-// offAfter reports whether e is off on every day after b.
-func (w *worker) offAfter(e, b int) bool {
-	for _, v := range w.s.x[e*w.p.D+b+1 : (e+1)*w.p.D] {
-		if v != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // prorated scales e's horizon limits to days 0..b.
 func (w *worker) prorated(e, b int) *dpLimits {
 	p := w.p
@@ -411,9 +399,6 @@ func (w *worker) prorated(e, b int) *dpLimits {
 	}
 	return lim
 }
-
-// windowLen is the longest window the DP takes in one call.
-func (w *worker) windowLen() int { return min(w.p.D, 28) }
 
 // reoptWindow replaces days a..b of e's row by the DP's best values against
 // everybody else's current rows and returns the objective change.

@@ -261,7 +261,6 @@ type shared struct {
 	best          []uint8
 	trace         []TracePoint
 	firstFeasible int64
-	version       atomic.Int64
 	lowerBound    float64 // best lower bound on the penalty
 	lpBound       bool    // lowerBound comes from the LP
 	optimal       bool
@@ -300,7 +299,6 @@ func (sh *shared) offer(total int64, x []uint8) bool {
 	}
 	sh.best = append(sh.best[:0], x...)
 	sh.bestTotal.Store(total)
-	sh.version.Add(1)
 	sh.checkOptimal()
 	el := time.Since(sh.began).Milliseconds()
 	feasible := total < hardWeight
