@@ -813,3 +813,65 @@ func TestE2EReminders(t *testing.T) {
 		t.Fatalf("history reminders = %d: %v", reminded, hist)
 	}
 }
+
+// Commands that queued up while no worker ran are applied in batches (one
+// set-based transaction each); the outcome is the same as one by one.
+func TestE2EBatchedCommands(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(`{"id": "b", "name": "Batch", "form": [{"name": "n", "type": "number"}],
+	  "nodes": [{"id": "start", "type": "start", "next": "notify"},
+		{"id": "notify", "type": "cc", "next": "n1", "cc": {"recipients": [{"type": "people", "people": ["hr1"]}]}},
+		{"id": "n1", "type": "approval", "next": "end", "approval": {"mode": "single", "approvers": [{"type": "people", "people": ["mgr"]}],
+			"timeout": {"after": "1h", "action": "auto_approve"}}},
+		{"id": "end", "type": "end"}]}`)
+	const n = 40
+	e.stopWorkers()
+	ids := make([]string, n)
+	for i := range ids {
+		res := e.do("POST", "/api/v1/approvals", e.key, map[string]any{"template_id": tmpl, "initiator": "alice", "form": map[string]any{"n": i}})
+		if res.status != 202 {
+			t.Fatalf("submit: %d %s", res.status, res.body)
+		}
+		ids[i] = res.json(t)["id"].(string)
+	}
+	e.startWorkers()
+	waitCount := func(sql string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		var got int
+		for time.Now().Before(deadline) {
+			_ = e.deps.DB.QueryRow(context.Background(), sql).Scan(&got)
+			if got == want {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("%s = %d, want %d", sql, got, want)
+	}
+	waitCount(`SELECT count(*) FROM approval_instances WHERE status = 'running'`, n)
+	waitCount(`SELECT count(*) FROM approval_timers WHERE fired_at IS NULL`, n)
+	waitCount(`SELECT count(*) FROM approval_ccs WHERE person = 'hr1'`, n)
+	e.stopWorkers()
+	for _, id := range ids {
+		if res := e.do("POST", "/api/v1/approvals/"+id+"/actions", e.key, map[string]any{"action": "approve", "actor": "mgr"}); res.status != 202 {
+			t.Fatalf("approve: %d %s", res.status, res.body)
+		}
+	}
+	// One approval twice: the second copy is refused (already decided), in the same batch.
+	if res := e.do("POST", "/api/v1/approvals/"+ids[0]+"/actions", e.key, map[string]any{"action": "approve", "actor": "mgr"}); res.status != 202 {
+		t.Fatalf("approve again: %d %s", res.status, res.body)
+	}
+	e.startWorkers()
+	waitCount(`SELECT count(*) FROM approval_instances WHERE status = 'approved'`, n)
+	waitCount(`SELECT count(*) FROM approval_tasks WHERE state = 'approved'`, n)
+	waitCount(`SELECT count(*) FROM approval_timers`, 0) // decided tasks cancel their timeouts
+	waitCount(`SELECT count(*) FROM audit_logs WHERE action = 'approvals.approve'`, n+1)
+	waitCount(`SELECT count(*) FROM events WHERE type = 'approval.command.rejected'`, 1)
+	waitCount(`SELECT count(*) FROM events WHERE type = 'approval.instance.approved'`, n)
+	waitCount(`SELECT count(*) FROM events WHERE type = 'approval.task.approved'`, n)
+	for _, id := range ids[:3] {
+		if got := openAssignees(e.get(id)); len(got) != 0 {
+			t.Fatalf("%s still has open tasks: %v", id, got)
+		}
+	}
+}

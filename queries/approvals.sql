@@ -121,3 +121,55 @@ WHERE c.org_id = sqlc.arg('org_id') AND c.person = sqlc.arg('person')
   AND (c.sent_at, c.instance_id, c.node) < (sqlc.arg('before_at')::timestamptz, sqlc.arg('before_instance')::uuid, sqlc.arg('before_node')::text)
 ORDER BY c.sent_at DESC, c.instance_id DESC, c.node DESC
 LIMIT sqlc.arg('max_rows');
+
+-- Set-based variants for batches of commands (one statement per batch).
+
+-- name: GetInstancesByID :many
+SELECT * FROM approval_instances WHERE id = ANY(sqlc.arg('ids')::uuid[]);
+
+-- name: InsertInstances :execrows
+INSERT INTO approval_instances (id, org_id, template_id, template_version, initiator, status, state, version,
+                                created_at, updated_at, finished_at)
+SELECT unnest(sqlc.arg('ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]), unnest(sqlc.arg('template_ids')::text[]),
+       unnest(sqlc.arg('template_versions')::int[]), unnest(sqlc.arg('initiators')::text[]), unnest(sqlc.arg('statuses')::text[]),
+       unnest(sqlc.arg('states')::bytea[]), unnest(sqlc.arg('versions')::int[]), unnest(sqlc.arg('created')::timestamptz[]),
+       unnest(sqlc.arg('updated')::timestamptz[]),
+       nullif(unnest(sqlc.arg('finished')::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: UpdateInstances :many
+-- Optimistic lock for a batch: the ids that come back are the ones updated;
+-- a missing one lost its lock.
+UPDATE approval_instances a
+SET status = v.status, state = v.state, version = v.version, updated_at = v.updated,
+    finished_at = nullif(v.finished, '0001-01-01 00:00:00+00'::timestamptz)
+FROM (SELECT unnest(sqlc.arg('ids')::uuid[]) AS id, unnest(sqlc.arg('statuses')::text[]) AS status,
+             unnest(sqlc.arg('states')::bytea[]) AS state, unnest(sqlc.arg('versions')::int[]) AS version,
+             unnest(sqlc.arg('old_versions')::int[]) AS old_version, unnest(sqlc.arg('updated')::timestamptz[]) AS updated,
+             unnest(sqlc.arg('finished')::timestamptz[]) AS finished) AS v
+WHERE a.id = v.id AND a.version = v.old_version
+RETURNING a.id;
+
+-- name: UpsertTasksOfInstances :exec
+INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)
+SELECT unnest(sqlc.arg('instance_ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]),
+       unnest(sqlc.arg('task_ids')::text[]), unnest(sqlc.arg('nodes')::text[]), unnest(sqlc.arg('assignees')::text[]),
+       unnest(sqlc.arg('states')::text[]), unnest(sqlc.arg('origins')::text[]),
+       unnest(sqlc.arg('created')::timestamptz[]),
+       nullif(unnest(sqlc.arg('decided')::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+ON CONFLICT (instance_id, task_id) DO UPDATE
+SET node = excluded.node, assignee = excluded.assignee, state = excluded.state, origin = excluded.origin,
+    decided_at = excluded.decided_at;
+
+-- name: InsertCCsOfInstances :exec
+INSERT INTO approval_ccs (instance_id, org_id, person, node, round, sent_at)
+SELECT unnest(sqlc.arg('instance_ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]),
+       unnest(sqlc.arg('people')::text[]), unnest(sqlc.arg('nodes')::text[]), unnest(sqlc.arg('rounds')::int[]),
+       unnest(sqlc.arg('sent')::timestamptz[])
+ON CONFLICT DO NOTHING;
+
+-- name: InsertTimersOfInstances :exec
+INSERT INTO approval_timers (id, org_id, instance_id, kind, task_id, due_at)
+SELECT unnest(sqlc.arg('ids')::text[]), unnest(sqlc.arg('org_ids')::text[]), unnest(sqlc.arg('instance_ids')::uuid[]),
+       unnest(sqlc.arg('kinds')::text[]), unnest(sqlc.arg('task_ids')::text[]), unnest(sqlc.arg('due')::timestamptz[])
+ON CONFLICT (id) DO NOTHING;

@@ -34,3 +34,7 @@ SELECT * FROM failed_events WHERE id = $1;
 
 -- name: ListFailedEventsByConsumer :many
 SELECT * FROM failed_events WHERE consumer = $1 ORDER BY created_at, id;
+
+-- name: InsertProcessedMessages :exec
+INSERT INTO processed_messages (consumer, message_id)
+SELECT sqlc.arg('consumer')::text, unnest(sqlc.arg('message_ids')::text[]);

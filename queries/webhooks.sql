@@ -117,3 +117,12 @@ WHERE endpoint_id = $1 AND status IN ('failed', 'dead') AND created_at >= $2;
 
 -- name: NotifyWebhookDue :exec
 SELECT pg_notify('webhook_due', '');
+
+-- name: EnabledEndpointsOfOrgs :many
+SELECT id, org_id, event_types FROM webhook_endpoints WHERE org_id = ANY(sqlc.arg('org_ids')::text[]) AND enabled;
+
+-- name: InsertDeliveriesMulti :exec
+INSERT INTO webhook_deliveries (endpoint_id, event_id, org_id, event_type, status, next_attempt_at)
+SELECT unnest(sqlc.arg('endpoint_ids')::uuid[]), unnest(sqlc.arg('event_ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]),
+       unnest(sqlc.arg('event_types')::text[]), 'pending', now()
+ON CONFLICT (endpoint_id, event_id) DO NOTHING;

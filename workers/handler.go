@@ -108,6 +108,14 @@ type Handler interface {
 	Handle(ctx context.Context, m *Message) (Commit, error)
 }
 
+// BatchHandler is a Handler that can also apply a batch of first
+// deliveries in one transaction with set-based statements. Any error fails
+// the whole batch; the pool then processes each message through Handle.
+type BatchHandler interface {
+	Handler
+	HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) error
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, m *Message) (Commit, error)
 

@@ -45,6 +45,8 @@ type Pool struct {
 	afterCommit func(m *Message) error
 	// beforeCommit lets tests simulate a crash before commit.
 	beforeCommit func(m *Message) error
+	// batchHook sees the size and outcome of every set-based batch.
+	batchHook func(size int, err error)
 }
 
 // Test hooks: errCrash abandons a message without ack or nak, as a killed
@@ -356,6 +358,10 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 		start  time.Time
 		stop   func()
 	}
+	if bh, ok := p.Handler.(BatchHandler); ok {
+		p.processSetBatch(ctx, bh, raws)
+		return
+	}
 	var items []item
 	var single []jetstream.Msg
 	for _, raw := range raws {
@@ -419,6 +425,76 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 	}
 	for _, it := range items {
 		p.settle(ctx, it.raw, it.m, nil, it.start)
+	}
+}
+
+// processSetBatch hands a batch of first deliveries to a BatchHandler in
+// one transaction; on any failure each message is processed on its own.
+func (p *Pool) processSetBatch(ctx context.Context, bh BatchHandler, raws []jetstream.Msg) {
+	var msgs []*Message
+	var batched []jetstream.Msg
+	var stops []func()
+	start := time.Now()
+	for _, raw := range raws {
+		m := newMessage(raw, p.Spec.Name)
+		if m.Delivery > 1 || m.ID != m.MsgID {
+			p.process(ctx, raw) // redeliveries and replays take the careful path
+			continue
+		}
+		msgs, batched, stops = append(msgs, m), append(batched, raw), append(stops, p.keepAlive(raw))
+	}
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
+	if len(msgs) == 0 {
+		return
+	}
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				p.Log.Error("batch handler panicked", "panic", r, "stack", string(debug.Stack()))
+				err = fmt.Errorf("batch handler panic: %v", r)
+			}
+		}()
+		tx, err := p.DB.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		wtx := newTx(tx)
+		ids := make([]string, len(msgs))
+		for i, m := range msgs {
+			ids[i] = m.ID
+		}
+		if err := wtx.D.InsertProcessedMessages(ctx, dbsqlc.InsertProcessedMessagesParams{Consumer: p.Spec.Name, MessageIds: ids}); err != nil {
+			return err
+		}
+		if err := bh.HandleBatch(ctx, wtx, msgs); err != nil {
+			return err
+		}
+		if err := wtx.flushEvents(ctx); err != nil {
+			return err
+		}
+		if err := wtx.pipe.Flush(ctx); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}()
+	if p.batchHook != nil {
+		p.batchHook(len(msgs), err)
+	}
+	if err != nil {
+		p.Log.Debug("batch failed; processing its messages one by one", "error", err, "size", len(msgs))
+		for i, raw := range batched {
+			stops[i]()
+			p.process(ctx, raw)
+		}
+		return
+	}
+	for i, raw := range batched {
+		p.settle(ctx, raw, msgs[i], nil, start)
 	}
 }
 

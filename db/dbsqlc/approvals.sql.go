@@ -128,6 +128,44 @@ func (q *Queries) GetInstance(ctx context.Context, arg GetInstanceParams) (Appro
 	return i, err
 }
 
+const getInstancesByID = `-- name: GetInstancesByID :many
+
+SELECT id, org_id, template_id, template_version, initiator, status, state, version, created_at, updated_at, finished_at FROM approval_instances WHERE id = ANY($1::uuid[])
+`
+
+// Set-based variants for batches of commands (one statement per batch).
+func (q *Queries) GetInstancesByID(ctx context.Context, ids []uuid.UUID) ([]ApprovalInstance, error) {
+	rows, err := q.db.Query(ctx, getInstancesByID, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ApprovalInstance{}
+	for rows.Next() {
+		var i ApprovalInstance
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.TemplateID,
+			&i.TemplateVersion,
+			&i.Initiator,
+			&i.Status,
+			&i.State,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getTemplateVersion = `-- name: GetTemplateVersion :one
 SELECT org_id, id, version, name, kind, definition, created_by, created_at, deleted_at FROM approval_templates WHERE org_id = $1 AND id = $2 AND version = $3
 `
@@ -153,6 +191,35 @@ func (q *Queries) GetTemplateVersion(ctx context.Context, arg GetTemplateVersion
 		&i.DeletedAt,
 	)
 	return i, err
+}
+
+const insertCCsOfInstances = `-- name: InsertCCsOfInstances :exec
+INSERT INTO approval_ccs (instance_id, org_id, person, node, round, sent_at)
+SELECT unnest($1::uuid[]), unnest($2::text[]),
+       unnest($3::text[]), unnest($4::text[]), unnest($5::int[]),
+       unnest($6::timestamptz[])
+ON CONFLICT DO NOTHING
+`
+
+type InsertCCsOfInstancesParams struct {
+	InstanceIds []uuid.UUID `json:"instance_ids"`
+	OrgIds      []string    `json:"org_ids"`
+	People      []string    `json:"people"`
+	Nodes       []string    `json:"nodes"`
+	Rounds      []int32     `json:"rounds"`
+	Sent        []time.Time `json:"sent"`
+}
+
+func (q *Queries) InsertCCsOfInstances(ctx context.Context, arg InsertCCsOfInstancesParams) error {
+	_, err := q.db.Exec(ctx, insertCCsOfInstances,
+		arg.InstanceIds,
+		arg.OrgIds,
+		arg.People,
+		arg.Nodes,
+		arg.Rounds,
+		arg.Sent,
+	)
+	return err
 }
 
 const insertInstance = `-- name: InsertInstance :execrows
@@ -225,6 +292,51 @@ func (q *Queries) InsertInstanceCCs(ctx context.Context, arg InsertInstanceCCsPa
 	return err
 }
 
+const insertInstances = `-- name: InsertInstances :execrows
+INSERT INTO approval_instances (id, org_id, template_id, template_version, initiator, status, state, version,
+                                created_at, updated_at, finished_at)
+SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]),
+       unnest($4::int[]), unnest($5::text[]), unnest($6::text[]),
+       unnest($7::bytea[]), unnest($8::int[]), unnest($9::timestamptz[]),
+       unnest($10::timestamptz[]),
+       nullif(unnest($11::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+ON CONFLICT (id) DO NOTHING
+`
+
+type InsertInstancesParams struct {
+	Ids              []uuid.UUID `json:"ids"`
+	OrgIds           []string    `json:"org_ids"`
+	TemplateIds      []string    `json:"template_ids"`
+	TemplateVersions []int32     `json:"template_versions"`
+	Initiators       []string    `json:"initiators"`
+	Statuses         []string    `json:"statuses"`
+	States           [][]byte    `json:"states"`
+	Versions         []int32     `json:"versions"`
+	Created          []time.Time `json:"created"`
+	Updated          []time.Time `json:"updated"`
+	Finished         []time.Time `json:"finished"`
+}
+
+func (q *Queries) InsertInstances(ctx context.Context, arg InsertInstancesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertInstances,
+		arg.Ids,
+		arg.OrgIds,
+		arg.TemplateIds,
+		arg.TemplateVersions,
+		arg.Initiators,
+		arg.Statuses,
+		arg.States,
+		arg.Versions,
+		arg.Created,
+		arg.Updated,
+		arg.Finished,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const insertTemplateVersion = `-- name: InsertTemplateVersion :one
 INSERT INTO approval_templates (org_id, id, version, name, kind, definition, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -287,6 +399,34 @@ func (q *Queries) InsertTimers(ctx context.Context, arg InsertTimersParams) erro
 		arg.Ids,
 		arg.OrgID,
 		arg.InstanceID,
+		arg.Kinds,
+		arg.TaskIds,
+		arg.Due,
+	)
+	return err
+}
+
+const insertTimersOfInstances = `-- name: InsertTimersOfInstances :exec
+INSERT INTO approval_timers (id, org_id, instance_id, kind, task_id, due_at)
+SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::uuid[]),
+       unnest($4::text[]), unnest($5::text[]), unnest($6::timestamptz[])
+ON CONFLICT (id) DO NOTHING
+`
+
+type InsertTimersOfInstancesParams struct {
+	Ids         []string    `json:"ids"`
+	OrgIds      []string    `json:"org_ids"`
+	InstanceIds []uuid.UUID `json:"instance_ids"`
+	Kinds       []string    `json:"kinds"`
+	TaskIds     []string    `json:"task_ids"`
+	Due         []time.Time `json:"due"`
+}
+
+func (q *Queries) InsertTimersOfInstances(ctx context.Context, arg InsertTimersOfInstancesParams) error {
+	_, err := q.db.Exec(ctx, insertTimersOfInstances,
+		arg.Ids,
+		arg.OrgIds,
+		arg.InstanceIds,
 		arg.Kinds,
 		arg.TaskIds,
 		arg.Due,
@@ -718,6 +858,58 @@ func (q *Queries) UpdateInstance(ctx context.Context, arg UpdateInstanceParams) 
 	return items, nil
 }
 
+const updateInstances = `-- name: UpdateInstances :many
+UPDATE approval_instances a
+SET status = v.status, state = v.state, version = v.version, updated_at = v.updated,
+    finished_at = nullif(v.finished, '0001-01-01 00:00:00+00'::timestamptz)
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS status,
+             unnest($3::bytea[]) AS state, unnest($4::int[]) AS version,
+             unnest($5::int[]) AS old_version, unnest($6::timestamptz[]) AS updated,
+             unnest($7::timestamptz[]) AS finished) AS v
+WHERE a.id = v.id AND a.version = v.old_version
+RETURNING a.id
+`
+
+type UpdateInstancesParams struct {
+	Ids         []uuid.UUID `json:"ids"`
+	Statuses    []string    `json:"statuses"`
+	States      [][]byte    `json:"states"`
+	Versions    []int32     `json:"versions"`
+	OldVersions []int32     `json:"old_versions"`
+	Updated     []time.Time `json:"updated"`
+	Finished    []time.Time `json:"finished"`
+}
+
+// Optimistic lock for a batch: the ids that come back are the ones updated;
+// a missing one lost its lock.
+func (q *Queries) UpdateInstances(ctx context.Context, arg UpdateInstancesParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, updateInstances,
+		arg.Ids,
+		arg.Statuses,
+		arg.States,
+		arg.Versions,
+		arg.OldVersions,
+		arg.Updated,
+		arg.Finished,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const upsertInstanceTasks = `-- name: UpsertInstanceTasks :exec
 INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)
 SELECT $1::uuid, $2::text,
@@ -749,6 +941,45 @@ func (q *Queries) UpsertInstanceTasks(ctx context.Context, arg UpsertInstanceTas
 	_, err := q.db.Exec(ctx, upsertInstanceTasks,
 		arg.InstanceID,
 		arg.OrgID,
+		arg.TaskIds,
+		arg.Nodes,
+		arg.Assignees,
+		arg.States,
+		arg.Origins,
+		arg.Created,
+		arg.Decided,
+	)
+	return err
+}
+
+const upsertTasksOfInstances = `-- name: UpsertTasksOfInstances :exec
+INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)
+SELECT unnest($1::uuid[]), unnest($2::text[]),
+       unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
+       unnest($6::text[]), unnest($7::text[]),
+       unnest($8::timestamptz[]),
+       nullif(unnest($9::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
+ON CONFLICT (instance_id, task_id) DO UPDATE
+SET node = excluded.node, assignee = excluded.assignee, state = excluded.state, origin = excluded.origin,
+    decided_at = excluded.decided_at
+`
+
+type UpsertTasksOfInstancesParams struct {
+	InstanceIds []uuid.UUID `json:"instance_ids"`
+	OrgIds      []string    `json:"org_ids"`
+	TaskIds     []string    `json:"task_ids"`
+	Nodes       []string    `json:"nodes"`
+	Assignees   []string    `json:"assignees"`
+	States      []string    `json:"states"`
+	Origins     []string    `json:"origins"`
+	Created     []time.Time `json:"created"`
+	Decided     []time.Time `json:"decided"`
+}
+
+func (q *Queries) UpsertTasksOfInstances(ctx context.Context, arg UpsertTasksOfInstancesParams) error {
+	_, err := q.db.Exec(ctx, upsertTasksOfInstances,
+		arg.InstanceIds,
+		arg.OrgIds,
 		arg.TaskIds,
 		arg.Nodes,
 		arg.Assignees,

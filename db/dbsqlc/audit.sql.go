@@ -42,6 +42,40 @@ func (q *Queries) InsertAuditLog(ctx context.Context, arg InsertAuditLogParams) 
 	return err
 }
 
+const insertAuditLogs = `-- name: InsertAuditLogs :exec
+INSERT INTO audit_logs (org_id, actor, action, resource_type, resource_id, request_id, ip, user_agent, details)
+SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
+       unnest($4::text[]), unnest($5::text[]), unnest($6::text[]),
+       unnest($7::text[]), unnest($8::text[]), unnest($9::text[])::jsonb
+`
+
+type InsertAuditLogsParams struct {
+	OrgIds        []string `json:"org_ids"`
+	Actors        []string `json:"actors"`
+	Actions       []string `json:"actions"`
+	ResourceTypes []string `json:"resource_types"`
+	ResourceIds   []string `json:"resource_ids"`
+	RequestIds    []string `json:"request_ids"`
+	Ips           []string `json:"ips"`
+	UserAgents    []string `json:"user_agents"`
+	Details       []string `json:"details"`
+}
+
+func (q *Queries) InsertAuditLogs(ctx context.Context, arg InsertAuditLogsParams) error {
+	_, err := q.db.Exec(ctx, insertAuditLogs,
+		arg.OrgIds,
+		arg.Actors,
+		arg.Actions,
+		arg.ResourceTypes,
+		arg.ResourceIds,
+		arg.RequestIds,
+		arg.Ips,
+		arg.UserAgents,
+		arg.Details,
+	)
+	return err
+}
+
 const listAuditLogs = `-- name: ListAuditLogs :many
 SELECT id, org_id, actor, action, resource_type, resource_id, request_id, ip, user_agent, details, created_at FROM audit_logs
 WHERE ($1::text IS NULL OR org_id = $1)

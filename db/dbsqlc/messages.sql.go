@@ -128,6 +128,21 @@ func (q *Queries) InsertProcessedMessage(ctx context.Context, arg InsertProcesse
 	return err
 }
 
+const insertProcessedMessages = `-- name: InsertProcessedMessages :exec
+INSERT INTO processed_messages (consumer, message_id)
+SELECT $1::text, unnest($2::text[])
+`
+
+type InsertProcessedMessagesParams struct {
+	Consumer   string   `json:"consumer"`
+	MessageIds []string `json:"message_ids"`
+}
+
+func (q *Queries) InsertProcessedMessages(ctx context.Context, arg InsertProcessedMessagesParams) error {
+	_, err := q.db.Exec(ctx, insertProcessedMessages, arg.Consumer, arg.MessageIds)
+	return err
+}
+
 const isMessageProcessed = `-- name: IsMessageProcessed :one
 SELECT EXISTS (SELECT 1 FROM processed_messages WHERE consumer = $1 AND message_id = $2)
 `

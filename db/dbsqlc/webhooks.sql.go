@@ -192,6 +192,36 @@ func (q *Queries) EnabledEndpointsOfOrg(ctx context.Context, orgID string) ([]En
 	return items, nil
 }
 
+const enabledEndpointsOfOrgs = `-- name: EnabledEndpointsOfOrgs :many
+SELECT id, org_id, event_types FROM webhook_endpoints WHERE org_id = ANY($1::text[]) AND enabled
+`
+
+type EnabledEndpointsOfOrgsRow struct {
+	ID         uuid.UUID `json:"id"`
+	OrgID      string    `json:"org_id"`
+	EventTypes []string  `json:"event_types"`
+}
+
+func (q *Queries) EnabledEndpointsOfOrgs(ctx context.Context, orgIds []string) ([]EnabledEndpointsOfOrgsRow, error) {
+	rows, err := q.db.Query(ctx, enabledEndpointsOfOrgs, orgIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EnabledEndpointsOfOrgsRow{}
+	for rows.Next() {
+		var i EnabledEndpointsOfOrgsRow
+		if err := rows.Scan(&i.ID, &i.OrgID, &i.EventTypes); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const failPendingDeliveriesOfEndpoint = `-- name: FailPendingDeliveriesOfEndpoint :exec
 UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $2, updated_at = now()
 WHERE endpoint_id = $1 AND status = 'pending'
@@ -371,6 +401,30 @@ func (q *Queries) InsertDeliveries(ctx context.Context, arg InsertDeliveriesPara
 		arg.EventID,
 		arg.OrgID,
 		arg.EventType,
+	)
+	return err
+}
+
+const insertDeliveriesMulti = `-- name: InsertDeliveriesMulti :exec
+INSERT INTO webhook_deliveries (endpoint_id, event_id, org_id, event_type, status, next_attempt_at)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]),
+       unnest($4::text[]), 'pending', now()
+ON CONFLICT (endpoint_id, event_id) DO NOTHING
+`
+
+type InsertDeliveriesMultiParams struct {
+	EndpointIds []uuid.UUID `json:"endpoint_ids"`
+	EventIds    []uuid.UUID `json:"event_ids"`
+	OrgIds      []string    `json:"org_ids"`
+	EventTypes  []string    `json:"event_types"`
+}
+
+func (q *Queries) InsertDeliveriesMulti(ctx context.Context, arg InsertDeliveriesMultiParams) error {
+	_, err := q.db.Exec(ctx, insertDeliveriesMulti,
+		arg.EndpointIds,
+		arg.EventIds,
+		arg.OrgIds,
+		arg.EventTypes,
 	)
 	return err
 }
