@@ -107,7 +107,7 @@ func (e *e2e) startWorkers() {
 	pool := &workers.Pool{Spec: approval.Consumer(e.opts.maxDeliver, 5*time.Second), Concurrency: 8, BatchSize: 8, Handler: handler,
 		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
-	fanout := &workers.Pool{Spec: webhooks.Consumer(5, 5*time.Second), Concurrency: 8, BatchSize: 8, Handler: webhooks.FanOut(e.deps.DB),
+	fanout := &workers.Pool{Spec: webhooks.Consumer(5, 5*time.Second), Concurrency: 8, BatchSize: 8, Handler: webhooks.FanOutBatched(e.deps.DB),
 		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	var guard []netguard.Option

@@ -458,3 +458,72 @@ func TestBatchedPoolExactlyOnce(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
 }
+
+// setHandler applies batches with one statement; its single path is the
+// ordinary effect handler.
+type setHandler struct {
+	Handler
+	f        *fixture
+	failWith string // a body that makes the whole batch fail
+}
+
+func (s setHandler) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) error {
+	var ids, bodies []string
+	for _, m := range msgs {
+		env, err := m.Envelope()
+		if err != nil {
+			return err
+		}
+		var b struct {
+			Body string `json:"body"`
+			Fail string `json:"fail"`
+		}
+		_ = json.Unmarshal(env.Data, &b)
+		if b.Fail != "" || b.Body == s.failWith {
+			return errors.New("this batch cannot be applied together")
+		}
+		ids, bodies = append(ids, m.ID), append(bodies, b.Body)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO test_effects (message_id, body) SELECT unnest($1::text[]), unnest($2::text[])`, ids, bodies)
+	return err
+}
+
+func TestSetBatchesAndFallback(t *testing.T) {
+	f := newFixture(t)
+	const n = 120
+	var ids []string
+	for i := 0; i < n; i++ {
+		fail := ""
+		if i == 33 {
+			fail = "always" // fails alone too: a dead letter
+		}
+		ids = append(ids, f.publish(t, fmt.Sprint(i), fail).ID)
+	}
+	p := f.pool(setHandler{Handler: effectHandler(f), f: f, failWith: "77"}, testSpec, 2)
+	p.BatchSize = 16
+	var mu sync.Mutex
+	var ok, failed, biggest int
+	p.batchHook = func(size int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed++
+		} else {
+			ok++
+		}
+		biggest = max(biggest, size)
+	}
+	start(t, p)
+	waitFor(t, 30*time.Second, "all good messages applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == n-1 })
+	waitFor(t, 15*time.Second, "the bad one dead-lettered", func() bool {
+		return f.count(t, `SELECT count(*) FROM failed_events WHERE message_id = $1`, ids[33]) == 1
+	})
+	if d := f.count(t, `SELECT count(*) FROM (SELECT message_id FROM test_effects GROUP BY message_id HAVING count(*) > 1) d`); d != 0 {
+		t.Fatalf("%d messages applied more than once", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ok == 0 || failed == 0 || biggest < 2 {
+		t.Fatalf("batches: %d applied, %d fell back, largest %d; want both kinds and real batches", ok, failed, biggest)
+	}
+}

@@ -21,7 +21,7 @@ func init() {
 	registerPool("webhook", func(a *app) *workers.Pool {
 		return &workers.Pool{
 			Spec: webhook.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerWebhookConcurrency, BatchSize: a.cfg.WorkerBatchSize,
-			Handler: webhook.FanOut(a.db), DB: a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
+			Handler: webhook.FanOutBatched(a.db), DB: a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})
 	registerComponent("webhook-sender", func(a *app) component {

@@ -63,3 +63,56 @@ func FanOut(pool *pgxpool.Pool) workers.Handler {
 		}, nil
 	})
 }
+
+// fanOut is FanOut with a set-based batch path.
+type fanOut struct {
+	workers.Handler
+}
+
+var _ workers.BatchHandler = fanOut{}
+
+// FanOutBatched is FanOut that also records the deliveries of a whole
+// batch of events with one lookup and one insert.
+func FanOutBatched(pool *pgxpool.Pool) workers.Handler { return fanOut{Handler: FanOut(pool)} }
+
+// HandleBatch implements workers.BatchHandler.
+func (f fanOut) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*workers.Message) error {
+	type ev struct {
+		id       uuid.UUID
+		org, typ string
+	}
+	evs := make([]ev, 0, len(msgs))
+	orgs := map[string]bool{}
+	for _, m := range msgs {
+		org, typ := m.Header.Get(events.HeaderOrg), m.Header.Get(events.HeaderType)
+		id, err := uuid.Parse(m.ID)
+		if org == "" || typ == "" || err != nil {
+			return fmt.Errorf("event %q lacks its org, type or id headers", m.ID)
+		}
+		evs = append(evs, ev{id: id, org: org, typ: typ})
+		orgs[org] = true
+	}
+	list := make([]string, 0, len(orgs))
+	for o := range orgs {
+		list = append(list, o)
+	}
+	eps, err := tx.Q.EnabledEndpointsOfOrgs(ctx, list)
+	if err != nil || len(eps) == 0 {
+		return err
+	}
+	var p dbsqlc.InsertDeliveriesMultiParams
+	for _, e := range evs {
+		for _, ep := range eps {
+			if ep.OrgID == e.org && Match(ep.EventTypes, e.typ) {
+				p.EndpointIds = append(p.EndpointIds, ep.ID)
+				p.EventIds = append(p.EventIds, e.id)
+				p.OrgIds = append(p.OrgIds, e.org)
+				p.EventTypes = append(p.EventTypes, e.typ)
+			}
+		}
+	}
+	if len(p.EndpointIds) == 0 {
+		return nil
+	}
+	return tx.D.InsertDeliveriesMulti(ctx, p)
+}
