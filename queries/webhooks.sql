@@ -126,3 +126,22 @@ INSERT INTO webhook_deliveries (endpoint_id, event_id, org_id, event_type, statu
 SELECT unnest(sqlc.arg('endpoint_ids')::uuid[]), unnest(sqlc.arg('event_ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]),
        unnest(sqlc.arg('event_types')::text[]), 'pending', now()
 ON CONFLICT (endpoint_id, event_id) DO NOTHING;
+
+-- name: RecordDeliveriesSucceeded :exec
+-- The successes of many deliveries in one statement (the common case).
+WITH v AS (
+    SELECT unnest(sqlc.arg('endpoint_ids')::uuid[]) AS endpoint_id, unnest(sqlc.arg('event_ids')::uuid[]) AS event_id,
+           unnest(sqlc.arg('attempted_at')::timestamptz[]) AS attempted_at, unnest(sqlc.arg('status_codes')::int[]) AS status_code,
+           unnest(sqlc.arg('latencies_ms')::int[]) AS latency_ms
+), attempt AS (
+    INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, attempted_at, status_code, latency_ms)
+    SELECT v.endpoint_id, v.event_id,
+           coalesce((SELECT max(a.attempt) FROM webhook_attempts a WHERE a.endpoint_id = v.endpoint_id AND a.event_id = v.event_id), 0) + 1,
+           v.attempted_at, v.status_code, v.latency_ms
+    FROM v
+)
+UPDATE webhook_deliveries d
+SET status = 'succeeded', next_attempt_at = NULL, last_status_code = v.status_code, last_error = NULL,
+    last_latency_ms = v.latency_ms, updated_at = now()
+FROM v
+WHERE d.endpoint_id = v.endpoint_id AND d.event_id = v.event_id;

@@ -587,6 +587,45 @@ func (q *Queries) NotifyWebhookDue(ctx context.Context) error {
 	return err
 }
 
+const recordDeliveriesSucceeded = `-- name: RecordDeliveriesSucceeded :exec
+WITH v AS (
+    SELECT unnest($1::uuid[]) AS endpoint_id, unnest($2::uuid[]) AS event_id,
+           unnest($3::timestamptz[]) AS attempted_at, unnest($4::int[]) AS status_code,
+           unnest($5::int[]) AS latency_ms
+), attempt AS (
+    INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, attempted_at, status_code, latency_ms)
+    SELECT v.endpoint_id, v.event_id,
+           coalesce((SELECT max(a.attempt) FROM webhook_attempts a WHERE a.endpoint_id = v.endpoint_id AND a.event_id = v.event_id), 0) + 1,
+           v.attempted_at, v.status_code, v.latency_ms
+    FROM v
+)
+UPDATE webhook_deliveries d
+SET status = 'succeeded', next_attempt_at = NULL, last_status_code = v.status_code, last_error = NULL,
+    last_latency_ms = v.latency_ms, updated_at = now()
+FROM v
+WHERE d.endpoint_id = v.endpoint_id AND d.event_id = v.event_id
+`
+
+type RecordDeliveriesSucceededParams struct {
+	EndpointIds []uuid.UUID `json:"endpoint_ids"`
+	EventIds    []uuid.UUID `json:"event_ids"`
+	AttemptedAt []time.Time `json:"attempted_at"`
+	StatusCodes []int32     `json:"status_codes"`
+	LatenciesMs []int32     `json:"latencies_ms"`
+}
+
+// The successes of many deliveries in one statement (the common case).
+func (q *Queries) RecordDeliveriesSucceeded(ctx context.Context, arg RecordDeliveriesSucceededParams) error {
+	_, err := q.db.Exec(ctx, recordDeliveriesSucceeded,
+		arg.EndpointIds,
+		arg.EventIds,
+		arg.AttemptedAt,
+		arg.StatusCodes,
+		arg.LatenciesMs,
+	)
+	return err
+}
+
 const recordDeliveryAttempt = `-- name: RecordDeliveryAttempt :exec
 WITH attempt AS (
     INSERT INTO webhook_attempts (endpoint_id, event_id, attempt, attempted_at, status_code, latency_ms, error, next_attempt_at)

@@ -57,6 +57,15 @@ type Sender struct {
 	PollInterval time.Duration
 	// Lease bounds how long a claimed delivery stays with this sender.
 	Lease time.Duration
+
+	// successes are recorded in batches by one writer.
+	successes chan success
+}
+
+type success struct {
+	j   job
+	res result
+	at  time.Time
 }
 
 // NewClient builds the delivery HTTP client: SSRF-guarded, no redirects.
@@ -104,6 +113,10 @@ func (s *Sender) Run(ctx context.Context) error {
 	// Requests in flight finish even after ctx ends (they are bounded by
 	// the client timeout) so their results are recorded.
 	workCtx := context.WithoutCancel(ctx)
+	s.successes = make(chan success, 4*s.Concurrency)
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); s.writeSuccesses(workCtx) }()
+	defer func() { close(s.successes); <-writerDone }()
 	for ctx.Err() == nil {
 		for drained := false; !drained; {
 			select {
@@ -210,6 +223,10 @@ func (s *Sender) deliver(ctx context.Context, j job) {
 	}
 	switch res.outcome {
 	case OutcomeSuccess:
+		if j.endpoint.FailingSince == nil && !d.ReplayedFrom.Valid && s.successes != nil {
+			s.successes <- success{j: j, res: res, at: time.Now().UTC()}
+			return
+		}
 		s.finish(ctx, j, res, "succeeded", nil)
 		if j.endpoint.FailingSince != nil {
 			if err := dbsqlc.New(s.DB).MarkEndpointHealthy(ctx, d.EndpointID); err != nil {
@@ -302,6 +319,55 @@ func (s *Sender) post(ctx context.Context, j job) result {
 		}
 	}
 	return res
+}
+
+// writeSuccesses records successful deliveries many at a time: a batch is
+// written when it is full or 5 ms after its first entry.
+func (s *Sender) writeSuccesses(ctx context.Context) {
+	var batch []success
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		var p dbsqlc.RecordDeliveriesSucceededParams
+		for _, b := range batch {
+			p.EndpointIds = append(p.EndpointIds, b.j.delivery.EndpointID)
+			p.EventIds = append(p.EventIds, b.j.delivery.EventID)
+			p.AttemptedAt = append(p.AttemptedAt, b.at)
+			p.StatusCodes = append(p.StatusCodes, *b.res.status)
+			p.LatenciesMs = append(p.LatenciesMs, int32(b.res.latency.Milliseconds()))
+		}
+		if err := dbsqlc.New(s.DB).RecordDeliveriesSucceeded(ctx, p); err != nil {
+			s.Log.Warn("recording a batch of deliveries failed; recording one by one", "error", err)
+			for _, b := range batch {
+				s.finish(ctx, b.j, b.res, "succeeded", nil)
+			}
+		} else if s.Metrics != nil {
+			s.Metrics.WebhookDeliveries.WithLabelValues(OutcomeSuccess).Add(float64(len(batch)))
+		}
+		batch = batch[:0]
+	}
+	var timer <-chan time.Time
+	for {
+		select {
+		case sc, ok := <-s.successes:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, sc)
+			if len(batch) == 1 {
+				timer = time.After(5 * time.Millisecond)
+			}
+			if len(batch) >= 256 {
+				flush()
+				timer = nil
+			}
+		case <-timer:
+			flush()
+			timer = nil
+		}
+	}
 }
 
 // retryAfter reads delay-seconds or an HTTP date, capped at a day.
