@@ -239,12 +239,7 @@ func (s *Server) checkAction(w http.ResponseWriter, r *http.Request, instanceID 
 	org := principalFrom(r).OrgID
 	q := dbsqlc.New(s.deps.DB)
 	row, err := q.GetInstance(r.Context(), dbsqlc.GetInstanceParams{OrgID: org, ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such approval (a just-submitted approval appears once its worker has created it)")
-		return data, false
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such approval (a just-submitted approval appears once its worker has created it)") {
 		return data, false
 	}
 	var st flow.Instance
@@ -464,12 +459,7 @@ func (s *Server) loadInstanceView(r *http.Request, org, id string) (InstanceView
 func (s *Server) getApproval(w http.ResponseWriter, r *http.Request) {
 	setAction(r, "approvals.get")
 	v, err := s.loadInstanceView(r, principalFrom(r).OrgID, chi.URLParam(r, "id"))
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such approval")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such approval") {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
@@ -478,12 +468,7 @@ func (s *Server) getApproval(w http.ResponseWriter, r *http.Request) {
 func (s *Server) approvalHistory(w http.ResponseWriter, r *http.Request) {
 	setAction(r, "approvals.history")
 	st, err := s.loadInstance(r, principalFrom(r).OrgID, chi.URLParam(r, "id"))
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such approval")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such approval") {
 		return
 	}
 	items := st.History

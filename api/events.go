@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 	sse "github.com/tmaxmax/go-sse"
 
@@ -113,12 +111,7 @@ func (s *Server) getEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := dbsqlc.New(s.deps.DB).GetEventOfOrg(r.Context(), dbsqlc.GetEventOfOrgParams{ID: id, OrgID: principalFrom(r).OrgID})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such event")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such event") {
 		return
 	}
 	writeJSON(w, http.StatusOK, EventView{Envelope: events.Envelope{SpecVersion: events.SpecVersion, ID: e.ID.String(), Source: e.Source,

@@ -2,13 +2,11 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/workers/replay"
@@ -81,12 +79,7 @@ func (s *Server) loadFailedEvent(w http.ResponseWriter, r *http.Request) (dbsqlc
 	}
 	org := principalFrom(r).OrgID
 	fe, err := dbsqlc.New(s.deps.DB).GetFailedEventOfOrg(r.Context(), dbsqlc.GetFailedEventOfOrgParams{ID: id, OrgID: &org})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such failed event")
-		return fe, false
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such failed event") {
 		return fe, false
 	}
 	return fe, true
@@ -171,12 +164,7 @@ func (s *Server) getReplayJob(w http.ResponseWriter, r *http.Request) {
 	}
 	org := principalFrom(r).OrgID
 	job, err := dbsqlc.New(s.deps.DB).GetReplayJob(r.Context(), dbsqlc.GetReplayJobParams{ID: id, OrgID: &org})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such replay job")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such replay job") {
 		return
 	}
 	job.Items = nil // ids are internal; the counts tell the progress

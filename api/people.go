@@ -329,12 +329,7 @@ func (s *Server) batchPeople(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
 	setAction(r, "people.get")
 	p, err := dbsqlc.New(s.deps.DB).GetPerson(r.Context(), dbsqlc.GetPersonParams{OrgID: principalFrom(r).OrgID, ID: chi.URLParam(r, "id")})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such person")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such person") {
 		return
 	}
 	writeJSON(w, http.StatusOK, personView(p))

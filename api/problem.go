@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // FieldError names one invalid input field and why.
@@ -107,6 +109,21 @@ func problem(w http.ResponseWriter, r *http.Request, status int, detail string, 
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log(r).Error("request failed", "error", err)
 	problem(w, r, http.StatusInternalServerError, "the request could not be completed; retry later or report the request_id")
+}
+
+// lookupFailed answers a failed read of one resource: 404 with notFound
+// when there is no such row, 500 for anything else. It reports whether it
+// answered, i.e. whether the handler must stop.
+func (s *Server) lookupFailed(w http.ResponseWriter, r *http.Request, err error, notFound string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, pgx.ErrNoRows):
+		problem(w, r, http.StatusNotFound, notFound)
+	default:
+		s.internalError(w, r, err)
+	}
+	return true
 }
 
 // writeJSON sends v with status.

@@ -297,12 +297,7 @@ func (s *Server) loadSchedule(w http.ResponseWriter, r *http.Request) (dbsqlc.Sc
 		return dbsqlc.Schedule{}, false
 	}
 	sc, err := dbsqlc.New(s.deps.DB).GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: principalFrom(r).OrgID, ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such schedule")
-		return sc, false
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such schedule") {
 		return sc, false
 	}
 	return sc, true

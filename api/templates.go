@@ -216,12 +216,7 @@ func (s *Server) getTemplate(w http.ResponseWriter, r *http.Request) {
 	} else {
 		row, err = q.LatestTemplate(r.Context(), dbsqlc.LatestTemplateParams{OrgID: org, ID: id})
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such template (or version)")
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such template (or version)") {
 		return
 	}
 	v, err := templateView(row)

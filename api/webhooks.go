@@ -9,7 +9,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/internal/netguard"
@@ -139,12 +138,7 @@ func (s *Server) loadWebhook(w http.ResponseWriter, r *http.Request) (dbsqlc.Web
 		return dbsqlc.WebhookEndpoint{}, false
 	}
 	ep, err := dbsqlc.New(s.deps.DB).GetWebhookEndpoint(r.Context(), dbsqlc.GetWebhookEndpointParams{OrgID: principalFrom(r).OrgID, ID: id})
-	if errors.Is(err, pgx.ErrNoRows) {
-		problem(w, r, http.StatusNotFound, "no such webhook")
-		return ep, false
-	}
-	if err != nil {
-		s.internalError(w, r, err)
+	if s.lookupFailed(w, r, err, "no such webhook") {
 		return ep, false
 	}
 	return ep, true
