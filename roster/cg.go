@@ -98,7 +98,9 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 	}
 	pi := g.pi[:0]
 	for c := 0; c < C; c++ {
-		pi = append(pi, alpha*g.piBest[c]+(1-alpha)*lp.y[lp.E+c])
+		// A simplex stopped short of optimality can leave duals outside
+		// [-over, under]; there the Lagrangian bound would not be valid.
+		pi = append(pi, min(lp.under[c], max(-lp.over[c], alpha*g.piBest[c]+(1-alpha)*lp.y[lp.E+c])))
 	}
 	g.pi = pi
 	bound := 0.0

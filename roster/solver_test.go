@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -259,5 +260,47 @@ func TestLowerBoundOf(t *testing.T) {
 	}
 	if got := *lowerBoundOf(12.34567); got != 12.345 {
 		t.Fatalf("rounding down: %v", got)
+	}
+}
+
+// A simplex stopped short of optimality can hand pricing duals outside
+// [-over, under]; the Lagrangian bound must stay at or below the optimum.
+func TestLagrangianBoundValidForAnyDuals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	checked := 0
+	for i := 0; i < 6; i++ {
+		m := tinyModel(rng)
+		want := bruteForce(m)
+		if want < 0 {
+			continue
+		}
+		res, err := Solve(context.Background(), m, Options{MaxSteps: 200, Threads: 1, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := compile(m)
+		w := newWorker(p, nil, 1, 0, p.encode(res.Roster))
+		g := w.newColgen(math.MaxInt64 / 4)
+		if g == nil {
+			continue
+		}
+		var stop atomic.Bool
+		g.lp.solve(50*g.lp.m, &stop)
+		// With alpha 1 pricing uses these duals as they are.
+		g.piBest = make([]float64, g.lp.C)
+		for c := range g.piBest {
+			g.piBest[c] = g.lp.under[c] + 50 + float64(rng.IntN(500)) // far above any valid dual
+		}
+		_, bound, ok := g.price(&stop, 1)
+		if !ok {
+			t.Fatalf("model %d: pricing failed", i)
+		}
+		if bound > float64(want)+1e-9 {
+			t.Fatalf("model %d: bound %.3f above the optimum %d", i, bound, want)
+		}
+		checked++
+	}
+	if checked < 3 {
+		t.Fatalf("only %d models checked", checked)
 	}
 }
