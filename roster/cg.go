@@ -20,17 +20,18 @@ const dualScale = 1000
 
 // colgen is column generation over whole employee rows: the master LP
 // (lp.go) chooses convex combinations of rows, and each employee's exact
-// row DP prices new rows against the cover duals. Diving then fixes
-// employees to their heaviest row until every employee has one, which gives
-// a roster the local search continues from; the LP also yields a lower
-// bound on the penalty.
+// row DP prices new rows against the cover duals. Diving then forces
+// assignments (employee, day, shift) until the LP picks one row per
+// employee, which gives a roster the local search continues from; the LP
+// also yields a lower bound on the penalty.
 type colgen struct {
-	w         *worker
-	lp        *master
-	fixed     []bool
-	lb        float64
-	workLimit int64 // stop pricing once the DP's work counter passes this
-	seen      map[string]bool
+	w          *worker
+	lp         *master
+	forced     []int16 // per employee × day: the value a dive forces, -1 for none
+	restricted bool    // some cell is forced: the LP's bound is not the root's
+	lb         float64
+	workLimit  int64 // stop pricing once the DP's work counter passes this
+	seen       map[string]bool
 
 	random  *rand.Rand // when set, dives pick among the most decided at random
 	alpha   float64    // dual smoothing weight
@@ -54,8 +55,11 @@ func (w *worker) newColgen(workLimit int64) *colgen {
 	for c := 0; c < C; c++ {
 		under[c], over[c], req[c] = float64(p.cellUnder[c]), float64(p.cellOver[c]), float64(p.cellReq[c])
 	}
-	g := &colgen{w: w, fixed: make([]bool, p.E), lb: math.Inf(-1), workLimit: workLimit, seen: map[string]bool{},
+	g := &colgen{w: w, forced: make([]int16, p.E*p.D), lb: math.Inf(-1), workLimit: workLimit, seen: map[string]bool{},
 		alpha: 0.7, piBound: math.Inf(-1)}
+	for i := range g.forced {
+		g.forced[i] = -1
+	}
 	init := make([]lpCol, p.E)
 	for e := 0; e < p.E; e++ {
 		init[e] = g.columnOf(e, w.s.x[e*p.D:(e+1)*p.D])
@@ -108,48 +112,15 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		bound += pi[c] * lp.req[c]
 	}
 	added := 0
-	V := p.V
-	cost := w.cost[:p.D*V]
+	cost := w.cost[:p.D*p.V]
 	out := w.out[:p.D]
 	w.z.scale = dualScale
 	defer func() { w.z.scale = 1 }()
 	for e := 0; e < p.E; e++ {
-		if g.fixed[e] {
-			// A fixed employee's row is its only choice.
-			for j, col := range lp.cols {
-				if col.e == e && !lp.banned[j] {
-					v := col.cost
-					for _, c := range col.cells {
-						v -= pi[c]
-					}
-					bound += v
-					break
-				}
-			}
-			continue
-		}
 		if stop.Load() || w.z.work > g.workLimit {
 			return added, math.Inf(-1), false
 		}
-		for d := 0; d < p.D; d++ {
-			base := (e*p.D + d) * V
-			for v := 0; v < V; v++ {
-				if !p.allowed[base+v] {
-					cost[d*V+v] = infCost
-					continue
-				}
-				c := float64(p.static[base+v])
-				if v > 0 {
-					k := d*V + v
-					for _, cell := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
-						if p.counts(e, cell) {
-							c -= pi[cell]
-						}
-					}
-				}
-				cost[d*V+v] = int64(math.Round(c * dualScale))
-			}
-		}
+		g.pricingCosts(e, pi, cost)
 		obj, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out)
 		if !ok {
 			return added, math.Inf(-1), false
@@ -198,7 +169,7 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 		}
 		// Column generation needs tens of rounds: give up early when one
 		// round shows the budget cannot pay for them.
-		if round == 0 && !g.anyFixed() && g.w.z.work+30*(g.w.z.work-before) > g.workLimit {
+		if round == 0 && !g.restricted && g.w.z.work+30*(g.w.z.work-before) > g.workLimit {
 			return false
 		}
 		if added == 0 && g.alpha > 0 {
@@ -208,7 +179,7 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 			}
 		}
 		bestBound = max(bestBound, bound)
-		if !g.anyFixed() {
+		if !g.restricted {
 			g.lb = max(g.lb, bound)
 		}
 		// Stop when no column prices out, or when the LP value is already
@@ -221,76 +192,194 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 	return true
 }
 
-func (g *colgen) anyFixed() bool {
-	for _, f := range g.fixed {
-		if f {
-			return true
-		}
-	}
-	return false
-}
-
-// dive fixes employees to their heaviest rows until all are fixed and
-// returns the resulting rows (nil when stopped or out of budget). Each
-// step fixes every near-integral employee, or else the most decided tenth
-// of the rest, and lets a few pricing rounds adapt the LP.
-func (g *colgen) dive(stop *atomic.Bool) [][]uint8 {
+// dive forces assignments (employee, day, shift) until the LP chooses one
+// whole row per employee, and returns those rows; ok is false when stopped
+// or out of budget, rows nil at a dead end. Each step forces every cell the
+// LP already decides, plus the most decided fractional cell of a few
+// employees, and re-solves; pricing respects the forced cells. Forcing
+// cells disturbs the LP far less than fixing whole rows: an employee's
+// fractional rows mostly agree.
+func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 	p, lp := g.w.p, g.lp
-	bestCol := make([]int, p.E)
-	bestVal := make([]float64, p.E)
-	order := make([]int, 0, p.E)
-	for {
-		if !g.optimize(stop, 0, diveGap) {
-			return nil
+	D, V := p.D, p.V
+	val := make([]float64, p.E*D*V)
+	heaviest := make([]int, p.E)
+	weight := make([]float64, p.E)
+	extraOf := make([]bool, p.E) // employees given a fractional cell this step
+	type cand struct {
+		cell int
+		v    float64
+	}
+	var cands []cand
+	target := math.Inf(1)
+	for step := 0; ; step++ {
+		if !lp.solve(50*lp.m, stop) {
+			if stop.Load() {
+				return nil, false
+			}
+			lp.refactor()
+			lp.solve(50*lp.m, stop)
 		}
-		for e := range bestCol {
-			bestCol[e], bestVal[e] = -1, -1
+		if step == 0 {
+			target = lp.objective()
+		}
+		// Pricing only pays when the forcing made the LP worse: the other
+		// rows must then adapt, and letting them adapt fully is what makes
+		// the dive's roster good.
+		if lp.objective() > target+diveGap && !g.optimize(stop, 0, diveGap) {
+			return nil, false
+		}
+		clear(val)
+		for e := range heaviest {
+			heaviest[e], weight[e] = -1, -1
 		}
 		for j := range lp.cols {
 			if lp.banned[j] {
 				continue
 			}
-			e := lp.cols[j].e
-			if v := lp.value(j); v > bestVal[e] {
-				bestCol[e], bestVal[e] = j, v
+			x := lp.value(j)
+			col := &lp.cols[j]
+			if x > weight[col.e] {
+				heaviest[col.e], weight[col.e] = j, x
 			}
-		}
-		order = order[:0]
-		fixedNow := 0
-		for e := 0; e < p.E; e++ {
-			if g.fixed[e] {
+			if x <= 1e-9 {
 				continue
 			}
-			if bestVal[e] > 0.99 {
-				g.fix(e, bestCol[e])
-				fixedNow++
-			} else {
-				order = append(order, e)
-			}
-		}
-		if fixedNow == 0 && len(order) > 0 {
-			sort.Slice(order, func(i, j int) bool { return bestVal[order[i]] > bestVal[order[j]] })
-			if g.random != nil && len(order) > 1 && g.random.IntN(2) == 0 {
-				k := 1 + g.random.IntN(min(3, len(order)-1))
-				order[0], order[k] = order[k], order[0]
-			}
-			// Larger problems fix a few employees per step to keep dives short.
-			for _, e := range order[:min(len(order), max(1, p.E/15))] {
-				g.fix(e, bestCol[e])
+			for d, v := range col.row {
+				val[(col.e*D+d)*V+int(v)] += x
 			}
 		}
 		done := true
 		for e := 0; e < p.E; e++ {
-			done = done && g.fixed[e]
+			done = done && weight[e] > 1-1e-6
 		}
 		if done {
 			rows := make([][]uint8, p.E)
-			for j, col := range lp.cols {
-				if !lp.banned[j] && g.fixed[col.e] {
-					rows[col.e] = col.row
+			for e, j := range heaviest {
+				rows[e] = lp.cols[j].row
+			}
+			return rows, true
+		}
+		// Force every cell the LP decides and the most decided few of the
+		// others.
+		cands = cands[:0]
+		for cell, x := range val {
+			if x > 1e-6 && g.forced[cell/V] < 0 {
+				cands = append(cands, cand{cell, x})
+			}
+		}
+		sort.Slice(cands, func(i, j int) bool {
+			return cands[i].v > cands[j].v || cands[i].v == cands[j].v && cands[i].cell < cands[j].cell
+		})
+		frac := sort.Search(len(cands), func(i int) bool { return cands[i].v < 1-1e-6 })
+		if g.random != nil && len(cands)-frac > 1 && g.random.IntN(2) == 0 {
+			// Later dives vary: swap the first fractional choice with a runner-up.
+			k := frac + 1 + g.random.IntN(min(3, len(cands)-frac-1))
+			cands[frac], cands[k] = cands[k], cands[frac]
+		}
+		extra := max(1, p.E/8)
+		forced := 0
+		clear(extraOf)
+		for i, c := range cands {
+			e, d := c.cell/V/D, c.cell/V%D
+			if g.forced[e*D+d] >= 0 {
+				continue // another value of this day was forced already
+			}
+			if i >= frac {
+				if extra == 0 {
+					break
+				}
+				if extraOf[e] {
+					continue // one fractional cell per employee and step
+				}
+				extra--
+				extraOf[e] = true
+			}
+			g.force(e, d, uint8(c.cell%V))
+			forced++
+		}
+		// Every employee needs a column that agrees with its forced cells.
+		for e := 0; e < p.E; e++ {
+			if j := heaviest[e]; j < 0 || lp.banned[j] {
+				heaviest[e] = -1
+				for k := range lp.cols {
+					if lp.cols[k].e == e && !lp.banned[k] {
+						heaviest[e] = k
+						break
+					}
 				}
 			}
-			return rows
+			if heaviest[e] < 0 {
+				row, ok := g.rowWithin(stop, e)
+				if !ok {
+					// Forced cells from different rows that no row
+					// combines: this dive ends without a roster.
+					return nil, !stop.Load()
+				}
+				g.seen[string(row)] = true
+				heaviest[e] = lp.addColumn(g.columnOf(e, row))
+			}
+		}
+		lp.rebase(heaviest)
+		if forced == 0 {
+			return nil, !stop.Load()
+		}
+	}
+}
+
+// force restricts employee e to value v on day d: columns that disagree
+// are banned and pricing keeps to it.
+func (g *colgen) force(e, d int, v uint8) {
+	lp := g.lp
+	g.forced[e*g.w.p.D+d] = int16(v)
+	g.restricted = true
+	g.piBest, g.piBound = nil, math.Inf(-1) // the problem changed: restart smoothing
+	for k := range lp.cols {
+		if col := &lp.cols[k]; col.e == e && col.row[d] != v && !lp.banned[k] {
+			lp.banned[k] = true
+			lp.colCost[k] += bigM
+		}
+	}
+}
+
+// rowWithin is e's cheapest row that keeps e's forced cells; false when
+// stopped or when no such row exists.
+func (g *colgen) rowWithin(stop *atomic.Bool, e int) ([]uint8, bool) {
+	w, p := g.w, g.w.p
+	cost := w.cost[:p.D*p.V]
+	g.pricingCosts(e, nil, cost)
+	w.z.scale = dualScale
+	defer func() { w.z.scale = 1 }()
+	out := w.out[:p.D]
+	if _, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out); !ok || stop.Load() {
+		return nil, false
+	}
+	return append([]uint8(nil), out...), true
+}
+
+// pricingCosts fills e's DP costs (scaled by dualScale) under cover duals
+// pi, keeping e's forced cells.
+func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
+	p := g.w.p
+	V := p.V
+	for d := 0; d < p.D; d++ {
+		base := (e*p.D + d) * V
+		f := g.forced[e*p.D+d]
+		for v := 0; v < V; v++ {
+			if !p.allowed[base+v] || (f >= 0 && int(f) != v) {
+				cost[d*V+v] = infCost
+				continue
+			}
+			c := float64(p.static[base+v])
+			if v > 0 && pi != nil {
+				k := d*V + v
+				for _, cell := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
+					if p.counts(e, cell) {
+						c -= pi[cell]
+					}
+				}
+			}
+			cost[d*V+v] = int64(math.Round(c * dualScale))
 		}
 	}
 }
@@ -305,18 +394,8 @@ func (g *colgen) unfixAll() {
 			lp.colCost[j] = lp.cols[j].cost
 		}
 	}
-	clear(g.fixed)
-}
-
-// fix keeps only column j for its employee.
-func (g *colgen) fix(e, j int) {
-	lp := g.lp
-	g.fixed[e] = true
-	g.piBest, g.piBound = nil, math.Inf(-1) // the problem changed: restart smoothing
-	for k := range lp.cols {
-		if lp.cols[k].e == e && k != j && !lp.banned[k] {
-			lp.banned[k] = true
-			lp.colCost[k] += bigM
-		}
+	for i := range g.forced {
+		g.forced[i] = -1
 	}
+	g.restricted = false
 }

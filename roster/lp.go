@@ -32,8 +32,9 @@ type master struct {
 	d     []float64 // scratch: B^-1 a_q
 	rhs   []float64
 
-	pivots int
-	devex  []float64 // pricing reference weights per variable
+	pivots    int
+	priceFrom int       // where partial pricing resumes
+	devex     []float64 // pricing reference weights per variable
 }
 
 type lpCol struct {
@@ -98,6 +99,29 @@ func newMaster(E int, under, over, req []float64, initial []lpCol) *master {
 	}
 	lp.refactor()
 	return lp
+}
+
+// rebase restarts the simplex from a basis without banned columns: keep,
+// per employee, pick's column (its fixed or heaviest one) and a slack per
+// cover cell. Pivoting banned columns out under their big-M cost would take
+// the simplex far longer than solving again from here.
+func (lp *master) rebase(pick []int) {
+	C := lp.C
+	resid := append([]float64(nil), lp.req...)
+	for e, j := range pick {
+		lp.basis[e] = 2*C + j
+		for _, c := range lp.cols[j].cells {
+			resid[c]--
+		}
+	}
+	for c := 0; c < C; c++ {
+		if resid[c] >= 0 {
+			lp.basis[lp.E+c] = c
+		} else {
+			lp.basis[lp.E+c] = C + c
+		}
+	}
+	lp.refactor()
 }
 
 func (lp *master) addColumn(col lpCol) int {

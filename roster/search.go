@@ -62,13 +62,15 @@ type worker struct {
 	noise int64
 	prm   params
 
-	cgWork   int64 // DP work units the LP phase may use; 0 skips it
-	cg       *colgen
-	cellKey  []int32 // day*V+value of each cover cell
-	rowBuf   []uint8
-	dives    int
-	nextDive int64
-	syncBuf  []uint8
+	cgWork    int64 // DP work units the LP phase may use; 0 skips it
+	cg        *colgen
+	cellKey   []int32 // day*V+value of each cover cell
+	rowBuf    []uint8
+	dives     int
+	lastDive  string // the previous dive's roster
+	sameDives int    // dives in a row that returned it again
+	nextDive  int64
+	syncBuf   []uint8
 }
 
 func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *worker {
@@ -155,14 +157,26 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 		g.random = w.rng
 	}
 	w.dives++
-	rows := g.dive(stop)
-	if rows == nil {
+	rows, ok := g.dive(stop)
+	if !ok {
 		w.cg = nil // out of budget or stopped: local search only from now on
 		return
+	}
+	if rows == nil {
+		return // a dead end; the next dive chooses differently
 	}
 	x := append([]uint8(nil), w.s.x...)
 	for e, row := range rows {
 		copy(x[e*w.p.D:(e+1)*w.p.D], row)
+	}
+	// Dives that keep returning the same roster have nothing left to
+	// offer: the local search gets the thread back.
+	if key := string(x); key == w.lastDive {
+		if w.sameDives++; w.sameDives >= 3 {
+			w.cg = nil
+		}
+	} else {
+		w.lastDive, w.sameDives = key, 0
 	}
 	if cand := newState(w.p, x); cand.total < w.s.total {
 		w.s = cand
