@@ -304,3 +304,59 @@ func TestLagrangianBoundValidForAnyDuals(t *testing.T) {
 		t.Fatalf("only %d models checked", checked)
 	}
 }
+
+// A dive ends with an integral LP: one row per employee, every forced cell
+// kept, and the LP's value equal to the penalty of the roster it returns.
+func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
+	dives := 0
+	for seed := uint64(1); seed <= 4; seed++ {
+		m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
+		p := compile(m)
+		sh := &shared{firstFeasible: -1}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, seed, 0, p.startRoster(nil))
+		var stop atomic.Bool
+		w.z.stop = &stop
+		w.construct(&stop)
+		g := w.newColgen(math.MaxInt64 / 4)
+		if g == nil {
+			t.Fatalf("seed %d: no column generation", seed)
+		}
+		if !g.optimize(&stop, 0, rootGap) {
+			t.Fatalf("seed %d: root LP failed", seed)
+		}
+		for attempt := 0; attempt < 3; attempt++ {
+			if attempt > 0 {
+				g.unfixAll()
+				g.random = w.rng
+			}
+			rows, ok := g.dive(&stop)
+			if !ok {
+				t.Fatalf("seed %d: dive ran out of budget", seed)
+			}
+			if rows == nil {
+				continue
+			}
+			x := make([]uint8, 0, p.E*p.D)
+			for e, row := range rows {
+				for d, v := range row {
+					if f := g.forced[e*p.D+d]; f >= 0 && uint8(f) != v {
+						t.Fatalf("seed %d: employee %d day %d is %d, forced %d", seed, e, d, v, f)
+					}
+				}
+				x = append(x, row...)
+			}
+			st := newState(p, x)
+			if lp := g.lp.objective(); math.Abs(lp-float64(st.total)) > 1e-3 {
+				t.Fatalf("seed %d: LP value %.3f, roster %d", seed, lp, st.total)
+			}
+			if float64(st.total) < g.lb-1e-6 {
+				t.Fatalf("seed %d: roster %d below the bound %.3f", seed, st.total, g.lb)
+			}
+			dives++
+		}
+	}
+	if dives < 6 {
+		t.Fatalf("only %d dives reached a roster", dives)
+	}
+}
