@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -30,8 +31,8 @@ type colgen struct {
 	forced     []int16 // per employee × day: the value a dive forces, -1 for none
 	restricted bool    // some cell is forced: the LP's bound is not the root's
 	lb         float64
-	workLimit  int64 // stop pricing once the DP's work counter passes this
-	seen       map[string]bool
+	workLimit  int64           // stop pricing once the DP's work counter passes this
+	seen       map[string]bool // colKey of every column in the LP
 
 	random  *rand.Rand // when set, dives pick among the most decided at random
 	alpha   float64    // dual smoothing weight
@@ -63,10 +64,16 @@ func (w *worker) newColgen(workLimit int64) *colgen {
 	init := make([]lpCol, p.E)
 	for e := 0; e < p.E; e++ {
 		init[e] = g.columnOf(e, w.s.x[e*p.D:(e+1)*p.D])
-		g.seen[string(init[e].row)] = true
+		g.seen[colKey(e, init[e].row)] = true
 	}
 	g.lp = newMaster(p.E, under, over, req, init)
 	return g
+}
+
+// colKey identifies employee e's column with this row: employees with the
+// same contract may well share a row, yet each needs its own column.
+func colKey(e int, row []uint8) string {
+	return strconv.Itoa(e) + ":" + string(row)
 }
 
 // columnOf describes row as a column of employee e.
@@ -128,7 +135,7 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		// Duals are rounded to 1/dualScale per day in the DP's costs: take
 		// the worst case off so the bound stays valid.
 		bound += float64(obj)/dualScale - 0.5*float64(p.D)/dualScale
-		if g.seen[string(out)] {
+		if g.seen[colKey(e, out)] {
 			continue
 		}
 		col := g.columnOf(e, out)
@@ -137,7 +144,7 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 			rc -= lp.y[lp.E+int(c)]
 		}
 		if rc < -1e-6 {
-			g.seen[string(col.row)] = true
+			g.seen[colKey(e, col.row)] = true
 			lp.addColumn(col)
 			added++
 		}
@@ -316,7 +323,7 @@ func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 					// combines: this dive ends without a roster.
 					return nil, !stop.Load()
 				}
-				g.seen[string(row)] = true
+				g.seen[colKey(e, row)] = true
 				heaviest[e] = lp.addColumn(g.columnOf(e, row))
 			}
 		}

@@ -149,8 +149,8 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 		w.syncBuf = best
 		for e := 0; e < w.p.E; e++ {
 			row := best[e*w.p.D : (e+1)*w.p.D]
-			if !g.seen[string(row)] {
-				g.seen[string(row)] = true
+			if !g.seen[colKey(e, row)] {
+				g.seen[colKey(e, row)] = true
 				g.lp.addColumn(g.columnOf(e, row))
 			}
 		}
