@@ -169,6 +169,7 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 			g.lp.refactor()
 		}
 		lpObj := g.lp.objective()
+		g.prune()
 		before := g.w.z.work
 		added, bound, ok := g.price(stop, g.alpha)
 		if !ok {
@@ -197,6 +198,37 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 	}
 	g.lp.solve(50*g.lp.m, stop)
 	return true
+}
+
+// maxColumnsPerRow bounds the columns kept per LP row before pruning.
+const maxColumnsPerRow = 8
+
+// prune drops the worst half of the non-basic columns once there are many:
+// those with the highest reduced cost at the current duals. Pricing finds
+// them again should they ever be needed.
+func (g *colgen) prune() {
+	lp := g.lp
+	if len(lp.cols) <= maxColumnsPerRow*lp.m {
+		return
+	}
+	lp.duals()
+	var rcs []float64
+	for j := range lp.cols {
+		if lp.where[j] < 0 && !lp.banned[j] {
+			rcs = append(rcs, lp.reducedCost(2*lp.C+j))
+		}
+	}
+	if len(rcs) == 0 {
+		return
+	}
+	sort.Float64s(rcs)
+	cut := rcs[len(rcs)/2]
+	for _, col := range lp.compact(func(j int) bool {
+		// Banned columns come back when the dive is undone: keep them.
+		return lp.banned[j] || lp.reducedCost(2*lp.C+j) < cut
+	}) {
+		delete(g.seen, colKey(col.e, col.row))
+	}
 }
 
 // dive forces assignments (employee, day, shift) until the LP chooses one

@@ -132,6 +132,40 @@ func (lp *master) addColumn(col lpCol) int {
 	return len(lp.cols) - 1
 }
 
+// compact drops the columns keep rejects (never basic ones) and returns
+// them. Columns the LP has long priced out only slow every pivot down: the
+// pricing scan and the Devex update both visit every column.
+func (lp *master) compact(keep func(j int) bool) []lpCol {
+	var dropped []lpCol
+	newIndex := make([]int, len(lp.cols))
+	n := 0
+	for j := range lp.cols {
+		if lp.where[j] < 0 && !keep(j) {
+			dropped = append(dropped, lp.cols[j])
+			newIndex[j] = -1
+			continue
+		}
+		newIndex[j] = n
+		lp.cols[n], lp.colCost[n], lp.banned[n], lp.where[n] = lp.cols[j], lp.colCost[j], lp.banned[j], lp.where[j]
+		if 2*lp.C+j < len(lp.devex) {
+			lp.devex[2*lp.C+n] = lp.devex[2*lp.C+j]
+		}
+		n++
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	clear(lp.cols[n:])
+	lp.cols, lp.colCost, lp.banned, lp.where = lp.cols[:n], lp.colCost[:n], lp.banned[:n], lp.where[:n]
+	lp.devex = lp.devex[:min(len(lp.devex), 2*lp.C+n)]
+	for r, k := range lp.basis {
+		if k >= 2*lp.C {
+			lp.basis[r] = 2*lp.C + newIndex[k-2*lp.C]
+		}
+	}
+	return dropped
+}
+
 // column writes variable k's coefficients as (row, value) pairs into dst.
 func (lp *master) column(k int, dst []lpEntry) []lpEntry {
 	dst = dst[:0]
