@@ -13,7 +13,10 @@ import (
 // while diving (only the choice of rows matters).
 const (
 	rootGap = 0.05
-	diveGap = 1.0
+	// tailRounds and tailRatio define tailing off (see optimize).
+	tailRounds = 20
+	tailRatio  = 0.001
+	diveGap    = 1.0
 )
 
 // dualScale turns fractional duals into the DP's integer costs.
@@ -161,6 +164,8 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 // stopped or out of budget.
 func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool {
 	bestBound := math.Inf(-1)
+	startWork := g.w.z.work
+	var history []float64 // LP value per round, for the tailing-off test
 	for round := 0; maxRounds <= 0 || round < maxRounds; round++ {
 		if !g.lp.solve(50*g.lp.m, stop) {
 			if stop.Load() {
@@ -177,7 +182,7 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 		}
 		// Column generation needs tens of rounds: give up early when one
 		// round shows the budget cannot pay for them.
-		if round == 0 && !g.restricted && g.w.z.work+30*(g.w.z.work-before) > g.workLimit {
+		if round == 0 && !g.restricted && g.w.z.work+10*(g.w.z.work-before) > g.workLimit {
 			return false
 		}
 		if added == 0 && g.alpha > 0 {
@@ -193,6 +198,14 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 		// Stop when no column prices out, or when the LP value is already
 		// within gapTol of the bound (tailing off).
 		if added == 0 || lpObj-bestBound < gapTol {
+			break
+		}
+		// Tailing off: once this solve has used a quarter of the budget,
+		// stop when tailRounds rounds improved the LP by under tailRatio.
+		// The LP is then near its optimum; only the bound is weaker.
+		history = append(history, lpObj)
+		if n := len(history); n > tailRounds && 4*(g.w.z.work-startWork) > g.workLimit-startWork &&
+			history[n-1-tailRounds]-lpObj < tailRatio*math.Abs(lpObj) {
 			break
 		}
 	}
@@ -364,6 +377,23 @@ func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 			return nil, !stop.Load()
 		}
 	}
+}
+
+// rounded is the roster of each employee's heaviest LP column.
+func (g *colgen) rounded() []uint8 {
+	p, lp := g.w.p, g.lp
+	x := append([]uint8(nil), g.w.s.x...)
+	weight := make([]float64, p.E)
+	for e := range weight {
+		weight[e] = -1
+	}
+	for j := range lp.cols {
+		if col := &lp.cols[j]; !lp.banned[j] && lp.value(j) > weight[col.e] {
+			weight[col.e] = lp.value(j)
+			copy(x[col.e*p.D:(col.e+1)*p.D], col.row)
+		}
+	}
+	return x
 }
 
 // force restricts employee e to value v on day d: columns that disagree

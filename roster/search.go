@@ -126,7 +126,11 @@ func (w *worker) run(stop *atomic.Bool, maxSteps int64) {
 // startLP solves the LP relaxation by column generation; its bound is
 // shared, and dives (diveOnce) turn it into rosters.
 func (w *worker) startLP(stop *atomic.Bool) {
-	g := w.newColgen(w.z.work + w.cgWork)
+	began := w.z.work
+	// The root may take rootAllowance times the budget (its bound is
+	// worth reporting, its rounded roster worth starting from); the
+	// dives only run within the budget.
+	g := w.newColgen(w.z.work + rootAllowance*w.cgWork)
 	if g == nil {
 		return
 	}
@@ -134,8 +138,33 @@ func (w *worker) startLP(stop *atomic.Bool) {
 		return
 	}
 	w.sh.offerBound(g.lb)
+	if rootWork := w.z.work - began; rootWork > w.cgWork/maxRootShare {
+		// A dive re-prices about as often as the root did, many times
+		// over: when the root alone took a large share of the budget,
+		// dives cannot finish. Continue from the LP's rounded roster
+		// with the local search instead.
+		w.adopt(g.rounded())
+		return
+	}
+	g.workLimit = began + w.cgWork
 	w.cg = g
 	w.nextDive = w.steps
+}
+
+// Dives run when the root LP used at most 1/maxRootShare of the budget;
+// the root itself may use rootAllowance times the budget.
+const (
+	maxRootShare  = 2
+	rootAllowance = 5
+)
+
+// adopt continues from roster x when it beats the current one.
+func (w *worker) adopt(x []uint8) {
+	cand := newState(w.p, x)
+	if cand.total < w.s.total {
+		w.s = cand
+		w.noteBest()
+	}
 }
 
 // diveOnce dives from the root LP to a roster, continues from it when it
@@ -155,6 +184,12 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 			}
 		}
 		g.random = w.rng
+		// Pruning during the dive may have dropped root columns: price
+		// the root LP back up before diving again.
+		if !g.optimize(stop, 0, rootGap) {
+			w.cg = nil
+			return
+		}
 	}
 	w.dives++
 	rows, ok := g.dive(stop)

@@ -360,3 +360,43 @@ func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
 		t.Fatalf("only %d dives reached a roster", dives)
 	}
 }
+
+// Dropping every non-basic column keeps the basis, so the LP keeps its
+// value; the rounded roster takes each employee's heaviest column.
+func TestCompactKeepsTheBasisAndRoundedTakesHeaviestColumns(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
+		p := compile(m)
+		sh := &shared{firstFeasible: -1}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, seed, 0, p.startRoster(nil))
+		var stop atomic.Bool
+		w.z.stop = &stop
+		w.construct(&stop)
+		g := w.newColgen(math.MaxInt64 / 4)
+		if g == nil || !g.optimize(&stop, 0, rootGap) {
+			t.Fatalf("seed %d: root LP failed", seed)
+		}
+		before, n := g.lp.objective(), len(g.lp.cols)
+		dropped := g.lp.compact(func(int) bool { return false })
+		if len(dropped) == 0 || len(g.lp.cols)+len(dropped) != n {
+			t.Fatalf("seed %d: %d of %d columns dropped, %d left", seed, len(dropped), n, len(g.lp.cols))
+		}
+		g.lp.refactor()
+		if !g.lp.solve(50*g.lp.m, &stop) || math.Abs(g.lp.objective()-before) > 1e-4 {
+			t.Fatalf("seed %d: LP %.4f after compacting, %.4f before", seed, g.lp.objective(), before)
+		}
+		x := g.rounded()
+		for e := 0; e < p.E; e++ {
+			best, row := -1.0, []uint8(nil)
+			for j := range g.lp.cols {
+				if c := &g.lp.cols[j]; c.e == e && g.lp.value(j) > best {
+					best, row = g.lp.value(j), c.row
+				}
+			}
+			if best <= 0 || string(row) != string(x[e*p.D:(e+1)*p.D]) {
+				t.Fatalf("seed %d: employee %d's rounded row is not its heaviest column (weight %.3f)", seed, e, best)
+			}
+		}
+	}
+}
