@@ -37,6 +37,10 @@ type colgen struct {
 	workLimit  int64           // stop pricing once the DP's work counter passes this
 	seen       map[string]bool // colKey of every column in the LP
 
+	forbid  []uint64   // per employee × day: values a branch excludes (bit v)
+	open    []bbNode   // branches dives have not taken yet
+	nodeLB  float64    // the last optimize's bound on its (restricted) LP
+	rootLP  float64    // the root LP's value
 	random  *rand.Rand // when set, dives pick among the most decided at random
 	alpha   float64    // dual smoothing weight
 	pi      []float64
@@ -59,7 +63,7 @@ func (w *worker) newColgen(workLimit int64) *colgen {
 	for c := 0; c < C; c++ {
 		under[c], over[c], req[c] = float64(p.cellUnder[c]), float64(p.cellOver[c]), float64(p.cellReq[c])
 	}
-	g := &colgen{w: w, forced: make([]int16, p.E*p.D), lb: math.Inf(-1), workLimit: workLimit, seen: map[string]bool{},
+	g := &colgen{w: w, forced: make([]int16, p.E*p.D), forbid: make([]uint64, p.E*p.D), lb: math.Inf(-1), workLimit: workLimit, seen: map[string]bool{},
 		alpha: 0.7, piBound: math.Inf(-1)}
 	for i := range g.forced {
 		g.forced[i] = -1
@@ -164,6 +168,7 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 // stopped or out of budget.
 func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool {
 	bestBound := math.Inf(-1)
+	defer func() { g.nodeLB = bestBound }()
 	startWork := g.w.z.work
 	var history []float64 // LP value per round, for the tailing-off test
 	for round := 0; maxRounds <= 0 || round < maxRounds; round++ {
@@ -210,6 +215,9 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 		}
 	}
 	g.lp.solve(50*g.lp.m, stop)
+	if !g.restricted {
+		g.rootLP = g.lp.objective()
+	}
 	return true
 }
 
@@ -246,12 +254,18 @@ func (g *colgen) prune() {
 
 // dive forces assignments (employee, day, shift) until the LP chooses one
 // whole row per employee, and returns those rows; ok is false when stopped
-// or out of budget, rows nil at a dead end. Each step forces every cell the
-// LP already decides, plus the most decided fractional cell of a few
-// employees, and re-solves; pricing respects the forced cells. Forcing
-// cells disturbs the LP far less than fixing whole rows: an employee's
-// fractional rows mostly agree.
-func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
+// or out of budget, rows nil at a dead end or when the branch cannot beat
+// the best roster. Each step forces every cell the LP already decides,
+// plus the most decided fractional cell of a few employees, and re-solves;
+// pricing respects the forced cells. Forcing cells disturbs the LP far
+// less than fixing whole rows: an employee's fractional rows mostly agree.
+//
+// The dive is a branch and bound: each step leaves the other branch (the
+// first fractional cell excluded) open with the step's LP bound, and the
+// next dive starts from the open branch with the lowest bound, or from the
+// root when none is left. Branches whose bound cannot beat the best
+// roster are dropped.
+func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 	p, lp := g.w.p, g.lp
 	D, V := p.D, p.V
 	val := make([]float64, p.E*D*V)
@@ -263,7 +277,39 @@ func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 		v    float64
 	}
 	var cands []cand
-	target := math.Inf(1)
+	var path []decision // the decisions of the current node
+	bound := g.lb
+	n, fromNode := g.takeOpen()
+	if fromNode || g.restricted {
+		g.unfixAll()
+		// The best roster's rows are columns too: dives then find it or
+		// something close and better.
+		for e := 0; best != nil && e < p.E; e++ {
+			row := best[e*D : (e+1)*D]
+			if !g.seen[colKey(e, row)] {
+				g.seen[colKey(e, row)] = true
+				lp.addColumn(g.columnOf(e, row))
+			}
+		}
+	}
+	switch {
+	case fromNode:
+		g.apply(n.decisions)
+		path, bound = n.decisions, n.bound
+		for e := range heaviest {
+			heaviest[e] = -1
+		}
+		if !g.coverEmployees(stop, heaviest) {
+			return nil, !stop.Load()
+		}
+	case g.restricted || best != nil:
+		// From the root again: pruning during the last dive may have
+		// dropped root columns, so price the root LP back up.
+		if !g.optimize(stop, 0, rootGap) {
+			return nil, false
+		}
+	}
+	target := g.rootLP
 	for step := 0; ; step++ {
 		if !lp.solve(50*lp.m, stop) {
 			if stop.Load() {
@@ -272,14 +318,17 @@ func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 			lp.refactor()
 			lp.solve(50*lp.m, stop)
 		}
-		if step == 0 {
-			target = lp.objective()
-		}
 		// Pricing only pays when the forcing made the LP worse: the other
 		// rows must then adapt, and letting them adapt fully is what makes
 		// the dive's roster good.
-		if lp.objective() > target+diveGap && !g.optimize(stop, 0, diveGap) {
-			return nil, false
+		if lp.objective() > target+diveGap {
+			if !g.optimize(stop, 0, diveGap) {
+				return nil, false
+			}
+			bound = max(bound, g.nodeLB)
+		}
+		if g.cannotBeat(bound) {
+			return nil, true
 		}
 		clear(val)
 		for e := range heaviest {
@@ -324,19 +373,21 @@ func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 			return cands[i].v > cands[j].v || cands[i].v == cands[j].v && cands[i].cell < cands[j].cell
 		})
 		frac := sort.Search(len(cands), func(i int) bool { return cands[i].v < 1-1e-6 })
-		if g.random != nil && len(cands)-frac > 1 && g.random.IntN(2) == 0 {
-			// Later dives vary: swap the first fractional choice with a runner-up.
+		if g.random != nil && len(g.open) == 0 && len(cands)-frac > 1 && g.random.IntN(2) == 0 {
+			// Dives from the root vary: swap the first fractional choice with a runner-up.
 			k := frac + 1 + g.random.IntN(min(3, len(cands)-frac-1))
 			cands[frac], cands[k] = cands[k], cands[frac]
 		}
 		extra := max(1, p.E/8)
 		forced := 0
 		clear(extraOf)
+		var decided, picked []decision
 		for i, c := range cands {
 			e, d := c.cell/V/D, c.cell/V%D
 			if g.forced[e*D+d] >= 0 {
 				continue // another value of this day was forced already
 			}
+			dc := decision{e: int32(e), d: int32(d), v: uint8(c.cell % V)}
 			if i >= frac {
 				if extra == 0 {
 					break
@@ -346,34 +397,38 @@ func (g *colgen) dive(stop *atomic.Bool) ([][]uint8, bool) {
 				}
 				extra--
 				extraOf[e] = true
+				picked = append(picked, dc)
+			} else {
+				decided = append(decided, dc)
 			}
-			g.force(e, d, uint8(c.cell%V))
+			g.force(e, d, dc.v)
 			forced++
 		}
-		// Every employee needs a column that agrees with its forced cells.
-		for e := 0; e < p.E; e++ {
-			if j := heaviest[e]; j < 0 || lp.banned[j] {
-				heaviest[e] = -1
-				for k := range lp.cols {
-					if lp.cols[k].e == e && !lp.banned[k] {
-						heaviest[e] = k
-						break
+		if forced == 0 {
+			return nil, !stop.Load()
+		}
+		// The other branch: the first fractional choice excluded. The
+		// cells the LP decides stay free there, so that branch's LP
+		// decides them anew.
+		if len(picked) > 0 && V <= 64 {
+			other := append(append([]decision(nil), path...), decision{e: picked[0].e, d: picked[0].d, v: picked[0].v, exclude: true})
+			g.open = append(g.open, bbNode{decisions: other, bound: bound})
+			if len(g.open) > maxOpenNodes {
+				worst := 0
+				for i, n := range g.open {
+					if n.bound > g.open[worst].bound {
+						worst = i
 					}
 				}
-			}
-			if heaviest[e] < 0 {
-				row, ok := g.rowWithin(stop, e)
-				if !ok {
-					// Forced cells from different rows that no row
-					// combines: this dive ends without a roster.
-					return nil, !stop.Load()
-				}
-				g.seen[colKey(e, row)] = true
-				heaviest[e] = lp.addColumn(g.columnOf(e, row))
+				g.open[worst] = g.open[len(g.open)-1]
+				g.open = g.open[:len(g.open)-1]
 			}
 		}
-		lp.rebase(heaviest)
-		if forced == 0 {
+		path = append(append(path[:len(path):len(path)], decided...), picked...)
+		// Every employee needs a column that agrees with its forced cells.
+		if !g.coverEmployees(stop, heaviest) {
+			// Forced cells from different rows that no row combines: this
+			// dive ends without a roster.
 			return nil, !stop.Load()
 		}
 	}
@@ -411,6 +466,104 @@ func (g *colgen) force(e, d int, v uint8) {
 	}
 }
 
+// exclude bans value v from employee e's day d: the other branch of a
+// dive's choice.
+func (g *colgen) exclude(e, d int, v uint8) {
+	lp := g.lp
+	g.forbid[e*g.w.p.D+d] |= 1 << v
+	g.restricted = true
+	g.piBest, g.piBound = nil, math.Inf(-1)
+	for k := range lp.cols {
+		if col := &lp.cols[k]; col.e == e && col.row[d] == v && !lp.banned[k] {
+			lp.banned[k] = true
+			lp.colCost[k] += bigM
+		}
+	}
+}
+
+// decision is one branching decision: employee e works value v on day d,
+// or (exclude) does not.
+type decision struct {
+	e, d    int32
+	v       uint8
+	exclude bool
+}
+
+// bbNode is a branch not yet explored: its decisions and a lower bound on
+// every roster in it.
+type bbNode struct {
+	decisions []decision
+	bound     float64
+}
+
+// maxOpenNodes bounds the branches kept; the worst bounds go first.
+const maxOpenNodes = 4096
+
+func (g *colgen) apply(ds []decision) {
+	for _, dc := range ds {
+		if dc.exclude {
+			g.exclude(int(dc.e), int(dc.d), dc.v)
+		} else {
+			g.force(int(dc.e), int(dc.d), dc.v)
+		}
+	}
+}
+
+// takeOpen removes and returns the open branch with the lowest bound that
+// could still beat the best roster; false when none is left.
+func (g *colgen) takeOpen() (bbNode, bool) {
+	for len(g.open) > 0 {
+		best := 0
+		for i, n := range g.open {
+			if n.bound < g.open[best].bound {
+				best = i
+			}
+		}
+		n := g.open[best]
+		g.open[best] = g.open[len(g.open)-1]
+		g.open = g.open[:len(g.open)-1]
+		if !g.cannotBeat(n.bound) {
+			return n, true
+		}
+	}
+	return bbNode{}, false
+}
+
+// cannotBeat reports that no roster with penalty at least bound beats the
+// best one found (penalties are integers).
+func (g *colgen) cannotBeat(bound float64) bool {
+	best := g.w.sh.bestTotal.Load()
+	return best < hardWeight && float64(best) <= math.Ceil(bound-1e-6)
+}
+
+// coverEmployees gives every employee a column that agrees with its
+// forced and excluded cells, preferring heaviest[e], and restarts the
+// simplex from them; false at a dead end (no row fits).
+func (g *colgen) coverEmployees(stop *atomic.Bool, heaviest []int) bool {
+	p, lp := g.w.p, g.lp
+	for e := 0; e < p.E; e++ {
+		if j := heaviest[e]; j < 0 || lp.banned[j] {
+			heaviest[e] = -1
+			for k := range lp.cols {
+				if lp.cols[k].e == e && !lp.banned[k] {
+					heaviest[e] = k
+					break
+				}
+			}
+		}
+		if heaviest[e] < 0 {
+			row, ok := g.rowWithin(stop, e)
+			if !ok {
+				return false
+			}
+			g.seen[colKey(e, row)] = true
+			heaviest[e] = lp.addColumn(g.columnOf(e, row))
+		}
+	}
+	lp.rebase(heaviest)
+	return true
+}
+
 // rowWithin is e's cheapest row that keeps e's forced cells; false when
 // stopped or when no such row exists.
 func (g *colgen) rowWithin(stop *atomic.Bool, e int) ([]uint8, bool) {
@@ -435,7 +588,7 @@ func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
 		base := (e*p.D + d) * V
 		f := g.forced[e*p.D+d]
 		for v := 0; v < V; v++ {
-			if !p.allowed[base+v] || (f >= 0 && int(f) != v) {
+			if !p.allowed[base+v] || (f >= 0 && int(f) != v) || g.forbid[e*p.D+d]>>v&1 == 1 {
 				cost[d*V+v] = infCost
 				continue
 			}
@@ -466,5 +619,6 @@ func (g *colgen) unfixAll() {
 	for i := range g.forced {
 		g.forced[i] = -1
 	}
+	clear(g.forbid)
 	g.restricted = false
 }

@@ -26,7 +26,7 @@ type params struct {
 var defaultParams = params{
 	cycleSteps: 20000, tempHot: 10, tempRatio: 0.01, noise: 60,
 	pWindow: 30, pRuin: 30, ruinMin: 2, ruinMax: 4, winMin: 4, winMax: 14,
-	syncSteps: 5000, polishSteps: 30000, pRelated: 50,
+	syncSteps: 5000, polishSteps: 5000, pRelated: 50,
 }
 
 // scaled adapts the ruin sizes to the problem: long horizons need longer
@@ -172,27 +172,19 @@ func (w *worker) adopt(x []uint8) {
 // also see the best roster's rows as columns and choose less greedily.
 func (w *worker) diveOnce(stop *atomic.Bool) {
 	g := w.cg
+	var best []uint8
 	if w.dives > 0 {
-		g.unfixAll()
-		best, _ := w.sh.snapshot(w.syncBuf)
+		best, _ = w.sh.snapshot(w.syncBuf)
 		w.syncBuf = best
-		for e := 0; e < w.p.E; e++ {
-			row := best[e*w.p.D : (e+1)*w.p.D]
-			if !g.seen[colKey(e, row)] {
-				g.seen[colKey(e, row)] = true
-				g.lp.addColumn(g.columnOf(e, row))
-			}
-		}
 		g.random = w.rng
-		// Pruning during the dive may have dropped root columns: price
-		// the root LP back up before diving again.
-		if !g.optimize(stop, 0, rootGap) {
-			w.cg = nil
-			return
-		}
 	}
 	w.dives++
-	rows, ok := g.dive(stop)
+	rows, ok := g.dive(stop, best)
+	// Branches that end without a roster (pruned by their bound, or dead
+	// ends) are cheap: take a few more before the local search resumes.
+	for tries := 0; ok && rows == nil && tries < 8; tries++ {
+		rows, ok = g.dive(stop, best)
+	}
 	if !ok {
 		w.cg = nil // out of budget or stopped: local search only from now on
 		return

@@ -208,7 +208,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 // about half the time limit at a nominal DP speed, all of it when other
 // workers run the local search meanwhile.
 func lpWorkBudget(opt Options, threads int) int64 {
-	const unitsPerSecond = 4_000_000
+	const unitsPerSecond = 20_000_000
 	switch {
 	case opt.TimeLimit > 0 && threads == 1:
 		return int64(opt.TimeLimit.Seconds() * unitsPerSecond / 2)

@@ -306,9 +306,10 @@ func TestLagrangianBoundValidForAnyDuals(t *testing.T) {
 }
 
 // A dive ends with an integral LP: one row per employee, every forced cell
-// kept, and the LP's value equal to the penalty of the roster it returns.
+// kept and every excluded value avoided, and the LP's value equal to the
+// penalty of the roster it returns.
 func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
-	dives := 0
+	dives, excluded := 0, 0
 	for seed := uint64(1); seed <= 4; seed++ {
 		m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
 		p := compile(m)
@@ -330,7 +331,7 @@ func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
 				g.unfixAll()
 				g.random = w.rng
 			}
-			rows, ok := g.dive(&stop)
+			rows, ok := g.dive(&stop, nil)
 			if !ok {
 				t.Fatalf("seed %d: dive ran out of budget", seed)
 			}
@@ -342,6 +343,12 @@ func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
 				for d, v := range row {
 					if f := g.forced[e*p.D+d]; f >= 0 && uint8(f) != v {
 						t.Fatalf("seed %d: employee %d day %d is %d, forced %d", seed, e, d, v, f)
+					}
+					if g.forbid[e*p.D+d]>>v&1 == 1 {
+						t.Fatalf("seed %d: employee %d day %d is %d, which its branch excludes", seed, e, d, v)
+					}
+					if g.forbid[e*p.D+d] != 0 {
+						excluded++
 					}
 				}
 				x = append(x, row...)
@@ -358,6 +365,10 @@ func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
 	}
 	if dives < 6 {
 		t.Fatalf("only %d dives reached a roster", dives)
+	}
+	// Later dives start from open branches, which exclude a value.
+	if excluded == 0 {
+		t.Fatal("no dive ran in an open branch")
 	}
 }
 
