@@ -137,6 +137,9 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		g.pricingCosts(e, pi, cost)
 		obj, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out)
 		if !ok {
+			// Stopped, or the exact row's state space is too large: a
+			// priced row (pricedSolve) was tried here and made the root
+			// LP too slow to converge (instance 15), so give up instead.
 			return added, math.Inf(-1), false
 		}
 		// Duals are rounded to 1/dualScale per day in the DP's costs: take
@@ -573,7 +576,7 @@ func (g *colgen) rowWithin(stop *atomic.Bool, e int) ([]uint8, bool) {
 	w.z.scale = dualScale
 	defer func() { w.z.scale = 1 }()
 	out := w.out[:p.D]
-	if _, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out); !ok || stop.Load() {
+	if _, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out); !ok && (stop.Load() || !w.pricedSolve(e, cost, out)) {
 		return nil, false
 	}
 	return append([]uint8(nil), out...), true

@@ -46,10 +46,19 @@
 // and block swaps between two rows, which keep cover. On problems small
 // enough for a dense LP (up to 700 rows), the first worker also solves the
 // LP relaxation by column generation (lp.go, cg.go: whole rows as columns,
-// the DP as the pricer, Wentges dual smoothing), dives from it to rosters
-// and reports the LP bound; a roster whose penalty meets the bound is
-// proven optimal and stops the search. Workers adopt the best roster found
-// by any of them when they stagnate.
+// the DP as the pricer, Wentges dual smoothing, columns priced out pruned
+// once there are 8 per row, a stop when the LP tails off) within half of
+// its LP budget, and reports the LP bound; a roster whose penalty meets
+// the bound is proven optimal and stops the search. A root LP that runs
+// out of budget still rounds to a roster that may seed the local search.
+// From a solved root the worker dives to rosters, between bursts of local
+// search: each dive step forces the cells the LP decides and a few of its
+// most decided fractional cells, re-prices, and leaves the branch that
+// excludes the first of them open with the step's bound; the next dive
+// starts from the open branch with the lowest bound, and branches that
+// cannot beat the best roster are dropped (a heuristic branch and price:
+// the decided cells are not branched on). Workers adopt the best roster
+// found by any of them when they stagnate.
 //
 // The search minimises hard violations first (they weigh hardWeight per
 // unit) and the penalty second; the result's feasibility, penalty and

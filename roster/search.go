@@ -51,6 +51,7 @@ type worker struct {
 	steps int64
 
 	cost  []int64
+	pcost []int64 // pricedSolve's costs
 	out   []uint8
 	saved []uint8
 	emps  []int
@@ -127,36 +128,29 @@ func (w *worker) run(stop *atomic.Bool, maxSteps int64) {
 // shared, and dives (diveOnce) turn it into rosters.
 func (w *worker) startLP(stop *atomic.Bool) {
 	began := w.z.work
-	// The root may take rootAllowance times the budget (its bound is
-	// worth reporting, its rounded roster worth starting from); the
-	// dives only run within the budget.
-	g := w.newColgen(w.z.work + rootAllowance*w.cgWork)
+	// The root may take 1/maxRootShare of the budget; a root that needs
+	// more is given up early (see optimize), leaving the thread to the
+	// local search.
+	g := w.newColgen(w.z.work + w.cgWork/maxRootShare)
 	if g == nil {
 		return
 	}
 	if !g.optimize(stop, 0, rootGap) {
+		if !stop.Load() {
+			// Out of budget: the LP so far may still round to a better
+			// start for the local search.
+			w.adopt(g.rounded())
+		}
 		return
 	}
 	w.sh.offerBound(g.lb)
-	if rootWork := w.z.work - began; rootWork > w.cgWork/maxRootShare {
-		// A dive re-prices about as often as the root did, many times
-		// over: when the root alone took a large share of the budget,
-		// dives cannot finish. Continue from the LP's rounded roster
-		// with the local search instead.
-		w.adopt(g.rounded())
-		return
-	}
 	g.workLimit = began + w.cgWork
 	w.cg = g
 	w.nextDive = w.steps
 }
 
-// Dives run when the root LP used at most 1/maxRootShare of the budget;
-// the root itself may use rootAllowance times the budget.
-const (
-	maxRootShare  = 2
-	rootAllowance = 5
-)
+// The root LP may use 1/maxRootShare of the LP budget.
+const maxRootShare = 2
 
 // adopt continues from roster x when it beats the current one.
 func (w *worker) adopt(x []uint8) {
@@ -196,9 +190,10 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 	for e, row := range rows {
 		copy(x[e*w.p.D:(e+1)*w.p.D], row)
 	}
-	// Dives that keep returning the same roster have nothing left to
-	// offer: the local search gets the thread back.
-	if key := string(x); key == w.lastDive {
+	// Dives from the root that keep returning the same roster have
+	// nothing left to offer: the local search gets the thread back. (In
+	// open branches the same roster is normal: it may lie in several.)
+	if key := string(x); key == w.lastDive && len(g.open) == 0 {
 		if w.sameDives++; w.sameDives >= 3 {
 			w.cg = nil
 		}
@@ -320,22 +315,39 @@ const pricedRowWork = 12_000_000
 // works within a few rounds or the row breaks another hard rule.
 func (w *worker) pricedRow(e int) bool {
 	p := w.p
-	D, V := p.D, p.V
+	cost := w.cost[:p.D*p.V]
+	out := w.out[:p.D]
+	w.fillCosts(e, 0, p.D-1, 0, cost)
+	if !w.pricedSolve(e, cost, out) {
+		return false
+	}
+	w.s.apply([]rowChange{{e: e, a: 0, nv: out}})
+	return true
+}
+
+// pricedSolve writes to out e's whole row for costs base, with weekends
+// and per-type shifts priced instead of counted in the DP state, raising
+// the prices until the row keeps those limits. The row keeps every hard
+// rule but need not be the cheapest; false when no price works within a
+// few rounds.
+func (w *worker) pricedSolve(e int, base []int64, out []uint8) bool {
+	p := w.p
+	V := p.V
 	typePrice := make([]int64, V)
 	var wePrice int64
-	cost := w.cost[:D*V]
-	out := w.out[:D]
+	w.pcost = grow(w.pcost, len(base))
+	cost := w.pcost[:len(base)]
 	w.z.priced = true
 	defer func() { w.z.priced, w.z.weekendPrice = false, 0 }()
 	for round := 0; round < 30; round++ {
-		w.fillCosts(e, 0, D-1, 0, cost)
+		copy(cost, base)
 		for i := range cost {
 			if v := i % V; v > 0 && cost[i] < infCost {
 				cost[i] += typePrice[v]
 			}
 		}
 		w.z.weekendPrice = wePrice
-		if _, ok := w.z.solve(w.s, e, 0, D-1, cost, true, out); !ok {
+		if _, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out); !ok {
 			return false
 		}
 		done := true
@@ -371,7 +383,6 @@ func (w *worker) pricedRow(e int) bool {
 			}
 		}
 		if done {
-			w.s.apply([]rowChange{{e: e, a: 0, nv: out}})
 			return true
 		}
 	}
