@@ -37,15 +37,19 @@ type colgen struct {
 	workLimit  int64           // stop pricing once the DP's work counter passes this
 	seen       map[string]bool // colKey of every column in the LP
 
-	forbid  []uint64   // per employee × day: values a branch excludes (bit v)
-	open    []bbNode   // branches dives have not taken yet
-	nodeLB  float64    // the last optimize's bound on its (restricted) LP
-	rootLP  float64    // the root LP's value
-	random  *rand.Rand // when set, dives pick among the most decided at random
-	alpha   float64    // dual smoothing weight
-	pi      []float64
-	piBest  []float64
-	piBound float64
+	forbid []uint64 // per employee × day: values a branch excludes (bit v)
+	open   []bbNode // branches dives have not taken yet
+	nodeLB float64  // the last optimize's bound on its (restricted) LP
+	rootLP float64  // the root LP's value
+	// diveWork caps one dive's DP work; a dive that needs more ends early
+	// with its LP rounded, and truncated says so.
+	diveWork  int64
+	truncated bool
+	random    *rand.Rand // when set, dives pick among the most decided at random
+	alpha     float64    // dual smoothing weight
+	pi        []float64
+	piBest    []float64
+	piBound   float64
 }
 
 // maxMasterRows bounds the dense master LP.
@@ -313,6 +317,8 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		}
 	}
 	target := g.rootLP
+	g.truncated = false
+	began := g.w.z.work
 	for step := 0; ; step++ {
 		if !lp.solve(50*lp.m, stop) {
 			if stop.Load() {
@@ -356,6 +362,18 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		done := true
 		for e := 0; e < p.E; e++ {
 			done = done && weight[e] > 1-1e-6
+		}
+		if !done && g.diveWork > 0 && g.w.z.work-began > g.diveWork {
+			// Too slow to finish: round what the LP has (an employee
+			// without a column keeps the current row).
+			g.truncated = true
+			rows := make([][]uint8, p.E)
+			for e, j := range heaviest {
+				if j >= 0 {
+					rows[e] = lp.cols[j].row
+				}
+			}
+			return rows, true
 		}
 		if done {
 			rows := make([][]uint8, p.E)

@@ -57,8 +57,10 @@
 // excludes the first of them open with the step's bound; the next dive
 // starts from the open branch with the lowest bound, and branches that
 // cannot beat the best roster are dropped (a heuristic branch and price:
-// the decided cells are not branched on). Workers adopt the best roster
-// found by any of them when they stagnate.
+// the decided cells are not branched on). A dive that needs more work
+// than the root did (or an eighth of the budget) ends with its LP rounded,
+// and the worker returns to the local search. Workers adopt the best
+// roster found by any of them when they stagnate.
 //
 // The search minimises hard violations first (they weigh hardWeight per
 // unit) and the penalty second; the result's feasibility, penalty and

@@ -145,6 +145,8 @@ func (w *worker) startLP(stop *atomic.Bool) {
 	}
 	w.sh.offerBound(g.lb)
 	g.workLimit = began + w.cgWork
+	// A dive may take as long as the root did, or an eighth of the budget.
+	g.diveWork = max(w.z.work-began, w.cgWork/8)
 	w.cg = g
 	w.nextDive = w.steps
 }
@@ -185,6 +187,11 @@ func (w *worker) diveOnce(stop *atomic.Bool) {
 	}
 	if rows == nil {
 		return // a dead end; the next dive chooses differently
+	}
+	if g.truncated {
+		// Dives take too long here: the local search gets the thread
+		// back, from the rounded roster if that is better.
+		w.cg = nil
 	}
 	x := append([]uint8(nil), w.s.x...)
 	for e, row := range rows {
