@@ -284,14 +284,14 @@ func TestLagrangianBoundValidForAnyDuals(t *testing.T) {
 		if g == nil {
 			continue
 		}
-		var stop atomic.Bool
-		g.lp.solve(50*g.lp.m, &stop)
+		stop := new(atomic.Bool)
+		g.lp.solve(50*g.lp.m, stop)
 		// With alpha 1 pricing uses these duals as they are.
 		g.piBest = make([]float64, g.lp.C)
 		for c := range g.piBest {
 			g.piBest[c] = g.lp.under[c] + 50 + float64(rng.IntN(500)) // far above any valid dual
 		}
-		_, bound, ok := g.price(&stop, 1)
+		_, bound, ok := g.price(stop, 1)
 		if !ok {
 			t.Fatalf("model %d: pricing failed", i)
 		}
@@ -311,27 +311,13 @@ func TestLagrangianBoundValidForAnyDuals(t *testing.T) {
 func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
 	dives, excluded := 0, 0
 	for seed := uint64(1); seed <= 4; seed++ {
-		m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
-		p := compile(m)
-		sh := &shared{firstFeasible: -1}
-		sh.bestTotal.Store(infCost)
-		w := newWorker(p, sh, seed, 0, p.startRoster(nil))
-		var stop atomic.Bool
-		w.z.stop = &stop
-		w.construct(&stop)
-		g := w.newColgen(math.MaxInt64 / 4)
-		if g == nil {
-			t.Fatalf("seed %d: no column generation", seed)
-		}
-		if !g.optimize(&stop, 0, rootGap) {
-			t.Fatalf("seed %d: root LP failed", seed)
-		}
+		p, w, g, stop := solvedRoot(t, seed)
 		for attempt := 0; attempt < 3; attempt++ {
 			if attempt > 0 {
 				g.unfixAll()
 				g.random = w.rng
 			}
-			rows, ok := g.dive(&stop, nil)
+			rows, ok := g.dive(stop, nil)
 			if !ok {
 				t.Fatalf("seed %d: dive ran out of budget", seed)
 			}
@@ -376,25 +362,14 @@ func TestDiveReturnsTheRosterOfItsIntegralLP(t *testing.T) {
 // value; the rounded roster takes each employee's heaviest column.
 func TestCompactKeepsTheBasisAndRoundedTakesHeaviestColumns(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
-		m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
-		p := compile(m)
-		sh := &shared{firstFeasible: -1}
-		sh.bestTotal.Store(infCost)
-		w := newWorker(p, sh, seed, 0, p.startRoster(nil))
-		var stop atomic.Bool
-		w.z.stop = &stop
-		w.construct(&stop)
-		g := w.newColgen(math.MaxInt64 / 4)
-		if g == nil || !g.optimize(&stop, 0, rootGap) {
-			t.Fatalf("seed %d: root LP failed", seed)
-		}
+		p, _, g, stop := solvedRoot(t, seed)
 		before, n := g.lp.objective(), len(g.lp.cols)
 		dropped := g.lp.compact(func(int) bool { return false })
 		if len(dropped) == 0 || len(g.lp.cols)+len(dropped) != n {
 			t.Fatalf("seed %d: %d of %d columns dropped, %d left", seed, len(dropped), n, len(g.lp.cols))
 		}
 		g.lp.refactor()
-		if !g.lp.solve(50*g.lp.m, &stop) || math.Abs(g.lp.objective()-before) > 1e-4 {
+		if !g.lp.solve(50*g.lp.m, stop) || math.Abs(g.lp.objective()-before) > 1e-4 {
 			t.Fatalf("seed %d: LP %.4f after compacting, %.4f before", seed, g.lp.objective(), before)
 		}
 		x := g.rounded()
@@ -410,4 +385,23 @@ func TestCompactKeepsTheBasisAndRoundedTakesHeaviestColumns(t *testing.T) {
 			}
 		}
 	}
+}
+
+// solvedRoot is a worker on a small generated model with its root LP
+// solved by column generation.
+func solvedRoot(t *testing.T, seed uint64) (*problem, *worker, *colgen, *atomic.Bool) {
+	t.Helper()
+	m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
+	p := compile(m)
+	sh := &shared{firstFeasible: -1}
+	sh.bestTotal.Store(infCost)
+	w := newWorker(p, sh, seed, 0, p.startRoster(nil))
+	stop := new(atomic.Bool)
+	w.z.stop = stop
+	w.construct(stop)
+	g := w.newColgen(math.MaxInt64 / 4)
+	if g == nil || !g.optimize(stop, 0, rootGap) {
+		t.Fatalf("seed %d: root LP failed", seed)
+	}
+	return p, w, g, stop
 }
