@@ -290,6 +290,9 @@ func (lp *master) reducedCost(k int) float64 {
 
 const lpTol = 1e-7
 
+// devexReset is the pricing weight at which Devex weights start over.
+const devexReset = 1e6
+
 // solve runs the primal simplex to optimality over the present columns;
 // false when it stopped on the pivot budget.
 func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
@@ -307,12 +310,14 @@ func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 		for len(lp.devex) < lp.nVars() {
 			lp.devex = append(lp.devex, 1)
 		}
-		enter, best, score := -1, 0.0, 0.0
+		enter, best, score := -1, 0.0, -1.0
 		for k := 0; k < lp.nVars(); k++ {
 			if isBasic[k] || (k >= 2*lp.C && lp.banned[k-2*lp.C]) {
 				continue
 			}
 			if rc := lp.reducedCost(k); rc < -lpTol*10 {
+				// A weight grown to +Inf scores 0: such a variable may
+				// still enter, or the simplex would stop short.
 				if sc := rc * rc / lp.devex[k]; sc > score {
 					enter, best, score = k, rc, sc
 				}
@@ -378,6 +383,13 @@ func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 			}
 			old := lp.basis[leave]
 			lp.devex[old] = max(wq/(aq*aq), 1)
+			// Devex weights only grow; reset the reference framework
+			// before they overflow and stop telling variables apart.
+			if wq > devexReset {
+				for k := range lp.devex {
+					lp.devex[k] = 1
+				}
+			}
 		}
 		step := max(lp.xB[leave]/lp.d[leave], 0)
 		for i := 0; i < m; i++ {
