@@ -40,10 +40,12 @@
 // Solve runs one worker per thread. Each builds a first roster row by row
 // with that DP (long horizons by rolling windows with a share of the
 // horizon limits, or with weekend and per-type limits priced), then
-// improves it by simulated annealing over three moves: re-optimising a
+// improves it by simulated annealing over four moves: re-optimising a
 // window of one row, ruin-and-recreate of a window of a few rows (often
 // aimed at a cover shortfall, rebuilt one by one by the DP with cost noise),
-// and block swaps between two rows, which keep cover. On problems small
+// block swaps between two rows, which keep cover, and re-assigning one
+// whole day across every employee at once, exactly, as a min-cost flow
+// (dayflow.go; where each day and shift feeds one cover cell). On problems small
 // enough for a dense LP (up to 700 rows), the first worker also solves the
 // LP relaxation by column generation (lp.go, cg.go: whole rows as columns,
 // the DP as the pricer, Wentges dual smoothing, columns priced out pruned

@@ -21,12 +21,13 @@ type params struct {
 	syncSteps   int64 // steps between looks at the shared best
 	polishSteps int64 // local search steps between dives
 	pRelated    int   // percent of ruins placed on a cover shortfall
+	pDay        int   // percent of steps that re-assign one whole day (dayMove)
 }
 
 var defaultParams = params{
 	cycleSteps: 20000, tempHot: 10, tempRatio: 0.01, noise: 60,
 	pWindow: 30, pRuin: 30, ruinMin: 2, ruinMax: 4, winMin: 4, winMax: 14,
-	syncSteps: 5000, polishSteps: 5000, pRelated: 50,
+	syncSteps: 5000, polishSteps: 5000, pRelated: 50, pDay: 10,
 }
 
 // scaled adapts the ruin sizes to the problem: long horizons need longer
@@ -72,6 +73,9 @@ type worker struct {
 	sameDives int    // dives in a row that returned it again
 	nextDive  int64
 	syncBuf   []uint8
+
+	flow     dayFlow
+	flowable int8 // 0 unknown, 1 day moves apply, -1 they do not
 }
 
 func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *worker {
@@ -528,6 +532,14 @@ func (w *worker) step() {
 	w.temp = w.prm.tempHot * math.Pow(w.prm.tempRatio, f)
 	w.noise = w.prm.noise
 	switch r := w.rng.IntN(100); {
+	case r < w.prm.pDay && w.dayMovesApply():
+		d := w.rng.IntN(w.p.D)
+		if w.rng.IntN(2) == 0 {
+			if sd, _, ok := w.shortCell(); ok {
+				d = sd
+			}
+		}
+		w.dayMove(d)
 	case r < w.prm.pWindow:
 		w.windowMove()
 	case r < w.prm.pWindow+w.prm.pRuin:
@@ -535,6 +547,16 @@ func (w *worker) step() {
 	default:
 		w.swapMoves(200)
 	}
+}
+
+func (w *worker) dayMovesApply() bool {
+	if w.flowable == 0 {
+		w.flowable = -1
+		if w.p.flowable() {
+			w.flowable = 1
+		}
+	}
+	return w.flowable > 0
 }
 
 func (w *worker) randomWindow(minLen, maxLen int) (int, int) {

@@ -1,0 +1,202 @@
+package roster
+
+// The day move re-assigns every employee's value on one day at once,
+// exactly: each employee takes one value, its row cost changes by a known
+// amount (only that day differs), and a cover cell's cost is convex in the
+// number of employees on it. That is a min-cost flow (employees → cover
+// cells → sink), solved by successive shortest paths. It finds the chains
+// "A moves to the short shift, B takes A's shift, C comes in for B" that
+// row-by-row moves only reach one step at a time.
+//
+// It applies when no (day, value) feeds more than one cover cell (the
+// benchmark format; cover per skill can make one assignment count twice)
+// and the fairness term is off (it does not split by employee).
+
+// flowGraph is a residual graph for small min-cost flows.
+type flowGraph struct {
+	head []int32 // first arc per node, -1 for none
+	next []int32
+	to   []int32
+	cap  []int32
+	cost []int64
+
+	dist  []int64
+	prev  []int32 // arc into each node on the shortest path
+	inQ   []bool
+	queue []int32
+}
+
+func (g *flowGraph) reset(n int) {
+	g.head = g.head[:0]
+	for i := 0; i < n; i++ {
+		g.head = append(g.head, -1)
+	}
+	g.next, g.to, g.cap, g.cost = g.next[:0], g.to[:0], g.cap[:0], g.cost[:0]
+}
+
+// arc adds u→v with its reverse; it returns the forward arc's index.
+func (g *flowGraph) arc(u, v int, cap int32, cost int64) int {
+	for _, a := range [2]struct {
+		from, to int
+		cap      int32
+		cost     int64
+	}{{u, v, cap, cost}, {v, u, 0, -cost}} {
+		g.next = append(g.next, g.head[a.from])
+		g.head[a.from] = int32(len(g.to))
+		g.to = append(g.to, int32(a.to))
+		g.cap = append(g.cap, a.cap)
+		g.cost = append(g.cost, a.cost)
+	}
+	return len(g.to) - 2
+}
+
+// augment sends one unit along a cheapest path from s to t (Bellman-Ford
+// with a queue: arc costs may be negative, the residual graph has no
+// negative cycle under successive shortest paths); false when t is
+// unreachable.
+func (g *flowGraph) augment(s, t int) bool {
+	n := len(g.head)
+	g.dist = g.dist[:0]
+	g.prev = g.prev[:0]
+	g.inQ = g.inQ[:0]
+	for i := 0; i < n; i++ {
+		g.dist = append(g.dist, infCost)
+		g.prev = append(g.prev, -1)
+		g.inQ = append(g.inQ, false)
+	}
+	g.dist[s] = 0
+	q := append(g.queue[:0], int32(s))
+	g.inQ[s] = true
+	for len(q) > 0 {
+		u := q[0]
+		q = q[1:]
+		g.inQ[u] = false
+		for a := g.head[u]; a >= 0; a = g.next[a] {
+			if g.cap[a] == 0 {
+				continue
+			}
+			v := g.to[a]
+			if nd := g.dist[u] + g.cost[a]; nd < g.dist[v] {
+				g.dist[v], g.prev[v] = nd, a
+				if !g.inQ[v] {
+					g.inQ[v] = true
+					q = append(q, v)
+				}
+			}
+		}
+	}
+	g.queue = q[:0]
+	if g.dist[t] == infCost {
+		return false
+	}
+	for v := int32(t); v != int32(s); v = g.to[g.prev[v]^1] {
+		a := g.prev[v]
+		g.cap[a]--
+		g.cap[a^1]++
+	}
+	return true
+}
+
+// dayFlow holds a worker's scratch for day moves.
+type dayFlow struct {
+	g       flowGraph
+	choice  [][2]int32 // per employee: the arcs e→value, with value
+	vals    []uint8
+	changes []rowChange
+	buf     []uint8
+}
+
+// flowable reports whether day moves apply to p (see above).
+func (p *problem) flowable() bool {
+	if p.fair {
+		return false
+	}
+	for k := 0; k+1 < len(p.dsStart); k++ {
+		if p.dsStart[k+1]-p.dsStart[k] > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// dayMove re-assigns day d optimally and applies the result when it
+// lowers the objective; it returns the change.
+func (w *worker) dayMove(d int) int64 {
+	p, s := w.p, w.s
+	D, V, E := p.D, p.V, p.E
+	f := &w.flow
+	// Nodes: 0 source, 1 sink, 2..2+E employees, then one per value of
+	// the day that feeds a cover cell.
+	const src, sink = 0, 1
+	cellNode := func(v int) int { return 2 + E + v }
+	f.g.reset(2 + E + V)
+	f.choice = f.choice[:0]
+	f.vals = f.vals[:0]
+	one := f.buf[:0]
+	one = append(one, 0)
+	f.buf = one
+	for e := 0; e < E; e++ {
+		f.g.arc(src, 2+e, 1, 0)
+		cur := s.x[e*D+d]
+		for v := 0; v < V; v++ {
+			if !p.allowed[(e*D+d)*V+v] {
+				continue
+			}
+			var rc int64
+			if uint8(v) != cur {
+				one[0] = uint8(v)
+				rc = s.rowDelta(e, d, one)
+			}
+			to := sink
+			if k := d*V + v; v > 0 && p.dsStart[k+1] > p.dsStart[k] && p.counts(e, p.cellList[p.dsStart[k]]) {
+				to = cellNode(v)
+			}
+			a := f.g.arc(2+e, to, 1, rc)
+			f.choice = append(f.choice, [2]int32{int32(a), int32(e)})
+			f.vals = append(f.vals, uint8(v))
+		}
+	}
+	// Cover: the first req employees on a cell save its under weight
+	// each, every further one costs its over weight.
+	for v := 1; v < V; v++ {
+		k := d*V + v
+		if p.dsStart[k+1] == p.dsStart[k] {
+			continue
+		}
+		c := p.cellList[p.dsStart[k]]
+		if r := p.cellReq[c]; r > 0 {
+			f.g.arc(cellNode(v), sink, int32(min(r, int64(E))), -p.cellUnder[c])
+		}
+		f.g.arc(cellNode(v), sink, int32(E), p.cellOver[c])
+	}
+	for e := 0; e < E; e++ {
+		if !f.g.augment(src, sink) {
+			return 0 // an employee with no allowed value: nothing to do
+		}
+	}
+	f.changes = f.changes[:0]
+	newVals := f.buf[:0]
+	for i, ch := range f.choice {
+		if f.g.cap[ch[0]] == 0 { // the unit went through this arc
+			e := int(ch[1])
+			v := f.vals[i]
+			if v != s.x[e*D+d] {
+				newVals = append(newVals, v)
+				f.changes = append(f.changes, rowChange{e: e, a: d})
+			}
+		}
+	}
+	f.buf = newVals
+	for i := range f.changes {
+		f.changes[i].nv = newVals[i : i+1]
+	}
+	if len(f.changes) == 0 {
+		return 0
+	}
+	// The state prices the move itself (the flow's optimum is never worse
+	// than today's assignment); only a strict improvement is applied.
+	if s.moveDelta(f.changes) < 0 {
+		return s.apply(f.changes)
+	}
+	return 0
+}
