@@ -106,9 +106,10 @@ func TestSolveHonoursCancellation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The contract is 100 ms after cancel; leave room for a loaded machine
-	// and the race detector here, the benchmark measures the real figure.
-	if el := time.Since(began); el > 2*time.Second {
+	// The contract is 100 ms after cancel (measured natively: under 40 ms
+	// for this model); leave room for a loaded machine and the race
+	// detector here.
+	if el := time.Since(began); el > 300*time.Millisecond+raceSlowdown*500*time.Millisecond {
 		t.Fatalf("returned %v after the start, cancel was at 300ms", el)
 	}
 	if len(res.Roster) != 150 {
@@ -136,7 +137,8 @@ func TestSolveReportsInfeasibility(t *testing.T) {
 }
 
 func TestSolveProgress(t *testing.T) {
-	m := GenerateModel(GenerateSpec{Employees: 40, Days: 28, ShiftTypes: 4, Seed: 2})
+	// Large enough that the solver cannot prove an optimum before the limit.
+	m := GenerateModel(GenerateSpec{Employees: 200, Days: 28, ShiftTypes: 4, Seed: 2})
 	var mu sync.Mutex
 	var times []time.Time
 	var pens []int64
@@ -150,7 +152,7 @@ func TestSolveProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(times) < 2 {
-		t.Fatalf("only %d progress reports", len(times))
+		t.Fatalf("only %d progress reports (optimal %v after %d ms)", len(times), res.Optimal, res.ElapsedMS)
 	}
 	for i := 1; i < len(times)-1; i++ {
 		if gap := times[i].Sub(times[i-1]); gap < 90*time.Millisecond {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package roster
+
+const raceSlowdown = 1
