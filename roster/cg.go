@@ -46,10 +46,15 @@ type colgen struct {
 	diveWork  int64
 	truncated bool
 	random    *rand.Rand // when set, dives pick among the most decided at random
-	alpha     float64    // dual smoothing weight
-	pi        []float64
-	piBest    []float64
-	piBound   float64
+	// exact dives force one fractional cell per step and leave the cells
+	// the LP decides free, so a dive and the branches it leaves open
+	// cover every roster: a complete branch and price, affordable on small
+	// problems (see exactCells).
+	exact   bool
+	alpha   float64 // dual smoothing weight
+	pi      []float64
+	piBest  []float64
+	piBound float64
 }
 
 // maxMasterRows bounds the dense master LP.
@@ -319,6 +324,7 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 	target := g.rootLP
 	g.truncated = false
 	began := g.w.z.work
+	priceNow := false
 	for step := 0; ; step++ {
 		if !lp.solve(50*lp.m, stop) {
 			if stop.Load() {
@@ -329,13 +335,17 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		}
 		// Pricing only pays when the forcing made the LP worse: the other
 		// rows must then adapt, and letting them adapt fully is what makes
-		// the dive's roster good.
-		if lp.objective() > target+diveGap {
+		// the dive's roster good. Exact dives also price before taking an
+		// integral LP as the branch's best roster.
+		priced := false
+		if lp.objective() > target+diveGap || priceNow {
 			if !g.optimize(stop, 0, diveGap) {
 				return nil, false
 			}
 			bound = max(bound, g.nodeLB)
+			priced = true
 		}
+		priceNow = false
 		if g.cannotBeat(bound) {
 			return nil, true
 		}
@@ -375,6 +385,10 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 			}
 			return rows, true
 		}
+		if done && g.exact && !priced {
+			priceNow = true
+			continue
+		}
 		if done {
 			rows := make([][]uint8, p.E)
 			for e, j := range heaviest {
@@ -394,12 +408,28 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 			return cands[i].v > cands[j].v || cands[i].v == cands[j].v && cands[i].cell < cands[j].cell
 		})
 		frac := sort.Search(len(cands), func(i int) bool { return cands[i].v < 1-1e-6 })
+		if frac == len(cands) {
+			if g.exact && !priced {
+				priceNow = true
+				continue
+			}
+			// Every cell is decided, so each employee's columns in use
+			// agree (a weight may still miss 1 by rounding): a roster.
+			rows := make([][]uint8, p.E)
+			for e, j := range heaviest {
+				rows[e] = lp.cols[j].row
+			}
+			return rows, true
+		}
 		if g.random != nil && len(g.open) == 0 && len(cands)-frac > 1 && g.random.IntN(2) == 0 {
 			// Dives from the root vary: swap the first fractional choice with a runner-up.
 			k := frac + 1 + g.random.IntN(min(3, len(cands)-frac-1))
 			cands[frac], cands[k] = cands[k], cands[frac]
 		}
 		extra := max(1, p.E/8)
+		if g.exact {
+			extra = 1
+		}
 		forced := 0
 		clear(extraOf)
 		var decided, picked []decision
@@ -420,6 +450,9 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 				extraOf[e] = true
 				picked = append(picked, dc)
 			} else {
+				if g.exact {
+					continue // no branch would keep the rosters without it
+				}
 				decided = append(decided, dc)
 			}
 			g.force(e, d, dc.v)

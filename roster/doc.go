@@ -59,7 +59,11 @@
 // excludes the first of them open with the step's bound; the next dive
 // starts from the open branch with the lowest bound, and branches that
 // cannot beat the best roster are dropped (a heuristic branch and price:
-// the decided cells are not branched on). A dive that needs more work
+// the decided cells are not branched on). On small problems (employees ×
+// days up to exactCells) dives are exact instead: one fractional cell per
+// step, decided cells left free, and an integral LP priced before it is
+// taken, so the dives and open branches together search every roster. A
+// dive that needs more work
 // than the root did (or an eighth of the budget) ends with its LP rounded,
 // and the worker returns to the local search. Workers adopt the best
 // roster found by any of them when they stagnate.

@@ -407,3 +407,62 @@ func solvedRoot(t *testing.T, seed uint64) (*problem, *worker, *colgen, *atomic.
 	}
 	return p, w, g, stop
 }
+
+// Exact dives are a complete branch and price: diving until no branch is
+// left open finds the optimum, whatever roster the search starts from.
+// The models are a stretch of a random sequence where forcing the cells
+// the LP decides (the inexact dives) misses the optimum on model 58.
+func TestExactDivesFindTheOptimum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	checked := 0
+	for i := 0; i < 70; i++ {
+		m := tinyModel(rng)
+		if i < 50 {
+			continue
+		}
+		want := bruteForce(m)
+		if want < 0 {
+			continue
+		}
+		p := compile(m)
+		sh := &shared{firstFeasible: -1}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, 1, 0, p.startRoster(nil))
+		stop := new(atomic.Bool)
+		w.z.stop = stop
+		// No construction: the local search's roster would often be the
+		// optimum already, and the dives are what is under test.
+		g := w.newColgen(math.MaxInt64 / 4)
+		if g == nil || !g.optimize(stop, 0, rootGap) {
+			t.Fatalf("model %d: root LP failed", i)
+		}
+		g.exact = true
+		got, dives := int64(-1), 0
+		for ; dives < 10000; dives++ {
+			rows, ok := g.dive(stop, nil)
+			if !ok {
+				t.Fatalf("model %d: dive ran out of budget", i)
+			}
+			if rows != nil {
+				var x []uint8
+				for _, row := range rows {
+					x = append(x, row...)
+				}
+				if total := newState(p, x).total; total < hardWeight && (got < 0 || total < got) {
+					got = total
+					sh.offer(total, x)
+				}
+			}
+			if len(g.open) == 0 {
+				break
+			}
+		}
+		if got != want {
+			t.Fatalf("model %d: exact dives found %d after %d dives, optimum %d", i, got, dives+1, want)
+		}
+		checked++
+	}
+	if checked < 6 {
+		t.Fatalf("only %d models checked", checked)
+	}
+}
