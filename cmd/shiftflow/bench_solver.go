@@ -490,11 +490,12 @@ func writeSolverMarkdown(w io.Writer, b *solverBench, best map[int]bestKnown) {
 			}
 			cells = append(cells, pen, gapText(*r, bk))
 		}
-		// Feasibility and time to first feasible of the shortest run.
+		// Feasibility and time to first feasible of the shortest run that
+		// found a feasible roster (of the shortest run when none did).
 		feasible, first, lb := "", "", ""
 		for _, lim := range limits {
 			if r := b.run(n, lim); r != nil {
-				if feasible == "" {
+				if feasible == "" || feasible == "false" && r.Feasible {
 					feasible = fmt.Sprint(r.Feasible)
 					first = fmt.Sprintf("%d ms", r.FirstFeasibleMS)
 					if r.FirstFeasibleMS < 0 {
