@@ -385,17 +385,6 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 			}
 			return rows, true
 		}
-		if done && g.exact && !priced {
-			priceNow = true
-			continue
-		}
-		if done {
-			rows := make([][]uint8, p.E)
-			for e, j := range heaviest {
-				rows[e] = lp.cols[j].row
-			}
-			return rows, true
-		}
 		// Force every cell the LP decides and the most decided few of the
 		// others.
 		cands = cands[:0]
@@ -408,13 +397,14 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 			return cands[i].v > cands[j].v || cands[i].v == cands[j].v && cands[i].cell < cands[j].cell
 		})
 		frac := sort.Search(len(cands), func(i int) bool { return cands[i].v < 1-1e-6 })
-		if frac == len(cands) {
+		if done || frac == len(cands) {
 			if g.exact && !priced {
 				priceNow = true
 				continue
 			}
-			// Every cell is decided, so each employee's columns in use
-			// agree (a weight may still miss 1 by rounding): a roster.
+			// One column per employee, or every cell decided so that each
+			// employee's columns in use agree (a weight may still miss 1
+			// by rounding): a roster.
 			rows := make([][]uint8, p.E)
 			for e, j := range heaviest {
 				rows[e] = lp.cols[j].row

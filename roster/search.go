@@ -75,22 +75,23 @@ type worker struct {
 	syncBuf   []uint8
 
 	flow     dayFlow
-	flowable int8 // 0 unknown, 1 day moves apply, -1 they do not
+	dayMoves bool // dayMove applies to the problem (p.flowable)
 }
 
 func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *worker {
 	return &worker{
 		p: p, sh: sh, id: id,
-		s:      newState(p, initial),
-		rng:    rand.New(rand.NewPCG(seed, uint64(id)+1)),
-		z:      newDP(p),
-		cost:   make([]int64, p.D*p.V),
-		out:    make([]uint8, p.D),
-		saved:  make([]uint8, 0, p.D*8),
-		zero:   make([]uint8, p.D),
-		rowBuf: make([]uint8, p.D),
-		best:   infCost,
-		prm:    defaultParams,
+		s:        newState(p, initial),
+		rng:      rand.New(rand.NewPCG(seed, uint64(id)+1)),
+		z:        newDP(p),
+		cost:     make([]int64, p.D*p.V),
+		out:      make([]uint8, p.D),
+		saved:    make([]uint8, 0, p.D*8),
+		zero:     make([]uint8, p.D),
+		rowBuf:   make([]uint8, p.D),
+		best:     infCost,
+		prm:      defaultParams,
+		dayMoves: p.flowable(),
 	}
 }
 
@@ -539,7 +540,7 @@ func (w *worker) step() {
 	w.temp = w.prm.tempHot * math.Pow(w.prm.tempRatio, f)
 	w.noise = w.prm.noise
 	switch r := w.rng.IntN(100); {
-	case r < w.prm.pDay && w.dayMovesApply():
+	case r < w.prm.pDay && w.dayMoves:
 		d := w.rng.IntN(w.p.D)
 		if w.rng.IntN(2) == 0 {
 			if sd, _, ok := w.shortCell(); ok {
@@ -554,16 +555,6 @@ func (w *worker) step() {
 	default:
 		w.swapMoves(200)
 	}
-}
-
-func (w *worker) dayMovesApply() bool {
-	if w.flowable == 0 {
-		w.flowable = -1
-		if w.p.flowable() {
-			w.flowable = 1
-		}
-	}
-	return w.flowable > 0
 }
 
 func (w *worker) randomWindow(minLen, maxLen int) (int, int) {
