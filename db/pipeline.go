@@ -13,8 +13,16 @@ import (
 // kept: Immediate and Deferred share one queue. An error in a deferred
 // statement surfaces at the next send and fails the transaction.
 type Pipeline struct {
-	tx    pgx.Tx
+	tx    sender
 	batch *pgx.Batch
+}
+
+// sender is what a pipeline sends through: a pgx.Tx, or the connection of a
+// Tx whose BEGIN is still queued.
+type sender interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // NewPipeline wraps a transaction.

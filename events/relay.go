@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -69,7 +68,8 @@ func (r *Relay) Run(ctx context.Context) error {
 func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 	var published int
 	var types []string
-	err := db.InTx(ctx, r.Pool, func(tx pgx.Tx, q *dbsqlc.Queries) error {
+	// Two round trips: BEGIN with the claim, the marks with COMMIT.
+	err := inLazyTx(ctx, r.Pool, func(q, deferred *dbsqlc.Queries) error {
 		rows, err := q.ClaimPendingEvents(ctx, int32(r.BatchSize))
 		if err != nil || len(rows) == 0 {
 			return err
@@ -118,7 +118,7 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 			}
 		}
 		if len(seqs) > 0 {
-			if err := q.MarkEventsPublished(ctx, dbsqlc.MarkEventsPublishedParams{Seqs: seqs, StreamSeqs: streamSeqs}); err != nil {
+			if err := deferred.MarkEventsPublished(ctx, dbsqlc.MarkEventsPublishedParams{Seqs: seqs, StreamSeqs: streamSeqs}); err != nil {
 				return err
 			}
 		}
@@ -138,4 +138,18 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 		}
 	}
 	return published, nil
+}
+
+// inLazyTx runs fn in a db.Tx and commits; fn gets the queries that send at
+// once and those that are queued until the commit.
+func inLazyTx(ctx context.Context, pool *pgxpool.Pool, fn func(q, deferred *dbsqlc.Queries) error) error {
+	tx, err := db.Begin(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := fn(dbsqlc.New(tx), dbsqlc.New(tx.Pipeline().Deferred())); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
 }

@@ -137,18 +137,23 @@ SELECT unnest(sqlc.arg('ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]), unn
        nullif(unnest(sqlc.arg('finished')::timestamptz[]), '0001-01-01 00:00:00+00'::timestamptz)
 ON CONFLICT (id) DO NOTHING;
 
--- name: UpdateInstances :many
--- Optimistic lock for a batch: the ids that come back are the ones updated;
--- a missing one lost its lock.
-UPDATE approval_instances a
-SET status = v.status, state = v.state, version = v.version, updated_at = v.updated,
-    finished_at = nullif(v.finished, '0001-01-01 00:00:00+00'::timestamptz)
-FROM (SELECT unnest(sqlc.arg('ids')::uuid[]) AS id, unnest(sqlc.arg('statuses')::text[]) AS status,
-             unnest(sqlc.arg('states')::bytea[]) AS state, unnest(sqlc.arg('versions')::int[]) AS version,
-             unnest(sqlc.arg('old_versions')::int[]) AS old_version, unnest(sqlc.arg('updated')::timestamptz[]) AS updated,
-             unnest(sqlc.arg('finished')::timestamptz[]) AS finished) AS v
-WHERE a.id = v.id AND a.version = v.old_version
-RETURNING a.id;
+-- name: UpdateInstances :exec
+-- Optimistic lock for a batch: fails with SQLSTATE 40001 unless every
+-- instance still had its old version (the batch is then applied one by one).
+-- Failing instead of returning the ids lets it travel with the commit.
+WITH updated AS (
+    UPDATE approval_instances a
+    SET status = v.status, state = v.state, version = v.version, updated_at = v.updated,
+        finished_at = nullif(v.finished, '0001-01-01 00:00:00+00'::timestamptz)
+    FROM (SELECT unnest(sqlc.arg('ids')::uuid[]) AS id, unnest(sqlc.arg('statuses')::text[]) AS status,
+                 unnest(sqlc.arg('states')::bytea[]) AS state, unnest(sqlc.arg('versions')::int[]) AS version,
+                 unnest(sqlc.arg('old_versions')::int[]) AS old_version, unnest(sqlc.arg('updated')::timestamptz[]) AS updated,
+                 unnest(sqlc.arg('finished')::timestamptz[]) AS finished) AS v
+    WHERE a.id = v.id AND a.version = v.old_version
+    RETURNING a.id
+)
+SELECT shiftflow_check(count(*) = cardinality(sqlc.arg('ids')::uuid[]), 'approval batch: an instance changed after it was read')
+FROM updated;
 
 -- name: UpsertTasksOfInstances :exec
 INSERT INTO approval_tasks (instance_id, org_id, task_id, node, assignee, state, origin, created_at, decided_at)

@@ -51,8 +51,8 @@ type Tx struct {
 	flushed int
 }
 
-func newTx(tx pgx.Tx) *Tx {
-	p := db.NewPipeline(tx)
+func newTx(tx *db.Tx) *Tx {
+	p := tx.Pipeline()
 	return &Tx{Tx: tx, Q: dbsqlc.New(p.Immediate()), D: dbsqlc.New(p.Deferred()), pipe: p}
 }
 
@@ -114,6 +114,14 @@ type Handler interface {
 type BatchHandler interface {
 	Handler
 	HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) error
+}
+
+// SingleBatcher is a BatchHandler whose batch path is also the cheaper one
+// for a lone message (it reads and writes in two round trips where Handle
+// takes more); the pool then uses HandleBatch for every first delivery.
+type SingleBatcher interface {
+	BatchHandler
+	BatchSingles() bool
 }
 
 // HandlerFunc adapts a function to Handler.

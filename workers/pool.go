@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/shiftflow/shiftflow/db"
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/metrics"
@@ -347,6 +348,10 @@ func (p *Pool) settle(ctx context.Context, raw jetstream.Msg, m *Message, err er
 // failure rolls the batch back and each message is processed on its own,
 // which settles it exactly as without batching.
 func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
+	if sb, ok := p.Handler.(SingleBatcher); ok && sb.BatchSingles() {
+		p.processSetBatch(ctx, sb, raws)
+		return
+	}
 	if len(raws) == 1 {
 		p.process(ctx, raws[0])
 		return
@@ -392,7 +397,7 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 		return
 	}
 	err := func() error {
-		tx, err := p.DB.Begin(ctx)
+		tx, err := db.Begin(ctx, p.DB)
 		if err != nil {
 			return err
 		}
@@ -409,10 +414,7 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 		if err := wtx.flushEvents(ctx); err != nil {
 			return err
 		}
-		if err := wtx.pipe.Flush(ctx); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+		return tx.Commit(ctx) // with the queued writes, in one round trip
 	}()
 	if err != nil {
 		p.Log.Debug("batch failed; processing its messages one by one", "error", err, "size", len(items))
@@ -458,7 +460,7 @@ func (p *Pool) processSetBatch(ctx context.Context, bh BatchHandler, raws []jets
 				err = fmt.Errorf("batch handler panic: %v", r)
 			}
 		}()
-		tx, err := p.DB.Begin(ctx)
+		tx, err := db.Begin(ctx, p.DB)
 		if err != nil {
 			return err
 		}
@@ -477,10 +479,7 @@ func (p *Pool) processSetBatch(ctx context.Context, bh BatchHandler, raws []jets
 		if err := wtx.flushEvents(ctx); err != nil {
 			return err
 		}
-		if err := wtx.pipe.Flush(ctx); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
+		return tx.Commit(ctx) // with the queued writes, in one round trip
 	}()
 	if p.batchHook != nil {
 		p.batchHook(len(msgs), err)
@@ -592,7 +591,7 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 		// and no processed row are needed (most events most consumers skip).
 		return nil
 	}
-	tx, err := p.DB.Begin(ctx)
+	tx, err := db.Begin(ctx, p.DB)
 	if err != nil {
 		return err
 	}
@@ -618,18 +617,22 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 	if err := wtx.flushEvents(ctx); err != nil {
 		return err
 	}
-	if err := wtx.pipe.Flush(ctx); err != nil {
-		if isProcessedConflict(err) {
-			return errDuplicate
-		}
-		return err
-	}
 	if p.beforeCommit != nil {
+		if err := wtx.pipe.Flush(ctx); err != nil {
+			if isProcessedConflict(err) {
+				return errDuplicate
+			}
+			return err
+		}
 		if err := p.beforeCommit(m); err != nil {
 			return err
 		}
 	}
+	// The queued writes go with COMMIT, in one round trip.
 	if err := tx.Commit(ctx); err != nil {
+		if isProcessedConflict(err) {
+			return errDuplicate
+		}
 		return err
 	}
 	if p.afterCommit != nil {

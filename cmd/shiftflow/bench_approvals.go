@@ -162,16 +162,10 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	rate := fs.Int("rate", 1000, "actions per second in the latency phase")
 	dur := fs.Duration("duration", 10*time.Second, "length of the latency phase")
 	durable := fs.Bool("durable", true, "PostgreSQL with fsync on (off measures the software, not the disk)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) during the measured phases to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	stopProfile, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return exitUsage
-	}
-	defer stopProfile()
 	base, natsURL, token, stop, err := benchEnv(ctx, *durable, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -267,9 +261,17 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		return nil
 	}
 
+	// The profile covers the measured phases, not the set-up.
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitUsage
+	}
+	defer stopProfile()
+
 	// Phase 1: as fast as the clients go.
 	fmt.Fprintf(os.Stderr, "throughput: %d approvals with %d clients...\n", *n, *clients)
-	start := time.Now()
+	start, cpu0 := time.Now(), sampleCPU()
 	next.Store(0)
 	for w := 0; w < *clients; w++ {
 		wg.Add(1)
@@ -299,13 +301,14 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	elapsed := time.Since(start)
 	fmt.Printf("throughput: %d approve actions end to end in %s = %.0f actions/s (HTTP accepted at %.0f/s; %d failed)\n",
 		*n, elapsed.Round(time.Millisecond), float64(*n)/elapsed.Seconds(), float64(*n)/accepted.Seconds(), failed.Load())
+	fmt.Printf("  %s\n", cpu0.perAction(sampleCPU(), *n))
 
 	// Phase 2: fixed rate, latency from send to outcome event.
 	fmt.Fprintf(os.Stderr, "latency at %d actions/s for %s...\n", *rate, *dur)
-	sent := make([]time.Time, total)
+	sent, acceptedAt := make([]time.Time, total), make([]time.Time, total)
 	count := *rate * int(dur.Seconds())
 	interval := time.Second / time.Duration(*rate)
-	begin := time.Now()
+	begin, cpu1 := time.Now(), sampleCPU()
 	for k := 0; k < count; k++ {
 		i := *n + k
 		if d := time.Until(begin.Add(time.Duration(k) * interval)); d > 0 {
@@ -318,6 +321,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 			if err := approve(ids[i]); err != nil {
 				failed.Add(1)
 			}
+			acceptedAt[i] = time.Now()
 		}()
 	}
 	wg.Wait()
@@ -330,6 +334,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 			got = count
 		}
 	}
+	cpu2 := sampleCPU()
 	var lat []time.Duration
 	mu.Lock()
 	for k := 0; k < count; k++ {
@@ -339,9 +344,17 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		}
 	}
 	mu.Unlock()
+	var acc []time.Duration
+	for k := 0; k < count; k++ {
+		acc = append(acc, acceptedAt[*n+k].Sub(sent[*n+k]))
+	}
+	slices.Sort(acc)
 	slices.Sort(lat)
 	fmt.Printf("latency at %d/s: %d actions, p50 %s, p90 %s, p99 %s, max %s (missing %d)\n", *rate, len(lat),
 		percentile(lat, 0.5).Round(time.Microsecond*100), percentile(lat, 0.9).Round(time.Microsecond*100),
 		percentile(lat, 0.99).Round(time.Microsecond*100), percentile(lat, 1).Round(time.Microsecond*100), count-len(lat))
+	fmt.Printf("  HTTP 202 after p50 %s, p99 %s\n", percentile(acc, 0.5).Round(time.Microsecond*100), percentile(acc, 0.99).Round(time.Microsecond*100))
+	fmt.Printf("  %s\n", cpu1.perAction(cpu2, count))
+
 	return exitOK
 }

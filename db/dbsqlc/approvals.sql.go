@@ -858,16 +858,20 @@ func (q *Queries) UpdateInstance(ctx context.Context, arg UpdateInstanceParams) 
 	return items, nil
 }
 
-const updateInstances = `-- name: UpdateInstances :many
-UPDATE approval_instances a
-SET status = v.status, state = v.state, version = v.version, updated_at = v.updated,
-    finished_at = nullif(v.finished, '0001-01-01 00:00:00+00'::timestamptz)
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS status,
-             unnest($3::bytea[]) AS state, unnest($4::int[]) AS version,
-             unnest($5::int[]) AS old_version, unnest($6::timestamptz[]) AS updated,
-             unnest($7::timestamptz[]) AS finished) AS v
-WHERE a.id = v.id AND a.version = v.old_version
-RETURNING a.id
+const updateInstances = `-- name: UpdateInstances :exec
+WITH updated AS (
+    UPDATE approval_instances a
+    SET status = v.status, state = v.state, version = v.version, updated_at = v.updated,
+        finished_at = nullif(v.finished, '0001-01-01 00:00:00+00'::timestamptz)
+    FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS status,
+                 unnest($3::bytea[]) AS state, unnest($4::int[]) AS version,
+                 unnest($5::int[]) AS old_version, unnest($6::timestamptz[]) AS updated,
+                 unnest($7::timestamptz[]) AS finished) AS v
+    WHERE a.id = v.id AND a.version = v.old_version
+    RETURNING a.id
+)
+SELECT shiftflow_check(count(*) = cardinality($1::uuid[]), 'approval batch: an instance changed after it was read')
+FROM updated
 `
 
 type UpdateInstancesParams struct {
@@ -880,10 +884,11 @@ type UpdateInstancesParams struct {
 	Finished    []time.Time `json:"finished"`
 }
 
-// Optimistic lock for a batch: the ids that come back are the ones updated;
-// a missing one lost its lock.
-func (q *Queries) UpdateInstances(ctx context.Context, arg UpdateInstancesParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, updateInstances,
+// Optimistic lock for a batch: fails with SQLSTATE 40001 unless every
+// instance still had its old version (the batch is then applied one by one).
+// Failing instead of returning the ids lets it travel with the commit.
+func (q *Queries) UpdateInstances(ctx context.Context, arg UpdateInstancesParams) error {
+	_, err := q.db.Exec(ctx, updateInstances,
 		arg.Ids,
 		arg.Statuses,
 		arg.States,
@@ -892,22 +897,7 @@ func (q *Queries) UpdateInstances(ctx context.Context, arg UpdateInstancesParams
 		arg.Updated,
 		arg.Finished,
 	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+	return err
 }
 
 const upsertInstanceTasks = `-- name: UpsertInstanceTasks :exec
