@@ -35,7 +35,7 @@ func benchEnv(ctx context.Context, durable bool, extraEnv map[string]string) (ba
 		return "", "", "", nil, err
 	}
 	_ = os.Chmod(dir, 0o755)
-	pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "pg"), Durable: durable})
+	pg, err := pglocal.Start(ctx, pglocal.Options{DataDir: filepath.Join(dir, "pg"), Durable: durable, Settings: benchPGSettings})
 	if err != nil {
 		return "", "", "", nil, err
 	}
@@ -162,9 +162,13 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	rate := fs.Int("rate", 1000, "actions per second in the latency phase")
 	dur := fs.Duration("duration", 10*time.Second, "length of the latency phase")
 	durable := fs.Bool("durable", true, "PostgreSQL with fsync on (off measures the software, not the disk)")
+	pgStats := fs.Bool("pgstats", false, "print the statements PostgreSQL ran per action in the latency phase (pg_stat_statements)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) during the measured phases to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	if *pgStats {
+		benchPGSettings = map[string]string{"shared_preload_libraries": "pg_stat_statements"}
 	}
 	base, natsURL, token, stop, err := benchEnv(ctx, *durable, nil)
 	if err != nil {
@@ -308,6 +312,12 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	sent, acceptedAt := make([]time.Time, total), make([]time.Time, total)
 	count := *rate * int(dur.Seconds())
 	interval := time.Second / time.Duration(*rate)
+	if *pgStats {
+		if err := resetStatements(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: pg_stat_statements:", err)
+			return exitFail
+		}
+	}
 	begin, cpu1 := time.Now(), sampleCPU()
 	for k := 0; k < count; k++ {
 		i := *n + k
@@ -355,6 +365,11 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		percentile(lat, 0.99).Round(time.Microsecond*100), percentile(lat, 1).Round(time.Microsecond*100), count-len(lat))
 	fmt.Printf("  HTTP 202 after p50 %s, p99 %s\n", percentile(acc, 0.5).Round(time.Microsecond*100), percentile(acc, 0.99).Round(time.Microsecond*100))
 	fmt.Printf("  %s\n", cpu1.perAction(cpu2, count))
+	if *pgStats {
+		if err := printStatements(ctx, count); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: pg_stat_statements:", err)
+		}
+	}
 
 	return exitOK
 }

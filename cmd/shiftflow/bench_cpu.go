@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // cpuSample is CPU time used so far by this process and by every PostgreSQL
@@ -53,4 +57,49 @@ func (s cpuSample) perAction(later cpuSample, n int) string {
 	self := (later.self - s.self) / time.Duration(n)
 	pg := (later.postgres - s.postgres) / time.Duration(n)
 	return "CPU per action: shiftflow " + self.Round(time.Microsecond).String() + ", PostgreSQL " + pg.Round(time.Microsecond).String()
+}
+
+// benchPGSettings are extra settings for the bench's private PostgreSQL.
+var benchPGSettings map[string]string
+
+// resetStatements starts counting statements (bench -pgstats).
+func resetStatements(ctx context.Context) error {
+	c, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		return err
+	}
+	_, err = c.Exec(ctx, "SELECT pg_stat_statements_reset()")
+	return err
+}
+
+// printStatements shows what PostgreSQL ran per action since the reset:
+// executions (round trips, mostly) and rows, busiest first.
+func printStatements(ctx context.Context, actions int) error {
+	c, err := pgx.Connect(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	rows, err := c.Query(ctx, `SELECT calls, rows, total_exec_time, coalesce(substring(query FROM '-- name: (\S+)'), left(regexp_replace(query, '\s+', ' ', 'g'), 60))
+		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 15`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	fmt.Printf("  %-34s %9s %9s %9s\n", "statement", "calls/act", "rows/act", "ms/act")
+	for rows.Next() {
+		var calls, n int64
+		var ms float64
+		var name string
+		if err := rows.Scan(&calls, &n, &ms, &name); err != nil {
+			return err
+		}
+		a := float64(actions)
+		fmt.Printf("  %-34s %9.2f %9.2f %9.3f\n", name, float64(calls)/a, float64(n)/a, ms/a)
+	}
+	return rows.Err()
 }

@@ -20,7 +20,7 @@ func init() {
 	})
 	registerPool("webhook", func(a *app) *workers.Pool {
 		return &workers.Pool{
-			Spec: webhook.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerWebhookConcurrency, BatchSize: a.cfg.WorkerBatchSize,
+			Spec: webhook.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerFanoutConcurrency, BatchSize: a.cfg.WorkerBatchSize,
 			Handler: webhook.FanOutBatched(a.db), DB: a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})

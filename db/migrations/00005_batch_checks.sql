@@ -13,5 +13,11 @@ END
 $$;
 -- +goose StatementEnd
 
+-- The outbox is a queue: every row is deleted within milliseconds. Vacuum it
+-- often so the relay's index scan does not wade through dead entries.
+ALTER TABLE event_outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,
+    autovacuum_vacuum_cost_delay = 0);
+
 -- +goose Down
+ALTER TABLE event_outbox RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay);
 DROP FUNCTION shiftflow_check(boolean, text);

@@ -47,12 +47,13 @@ type Config struct {
 	NATSReplicas     int           `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (3 on a 3-node cluster)"`
 	EventsMaxAge     time.Duration `envconfig:"EVENTS_MAX_AGE" default:"168h" desc:"how long the EVENTS stream retains events"`
 
-	WorkerApprovalConcurrency int           `envconfig:"WORKER_APPROVAL_CONCURRENCY" default:"16" desc:"in-flight approval commands per process"`
+	WorkerApprovalConcurrency int           `envconfig:"WORKER_APPROVAL_CONCURRENCY" default:"4" desc:"concurrent approval transactions per process, each applying up to WORKER_BATCH_SIZE commands"`
 	WorkerScheduleConcurrency int           `envconfig:"WORKER_SCHEDULE_CONCURRENCY" desc:"concurrent solver runs per process (default: CPU cores)"`
 	WorkerWebhookConcurrency  int           `envconfig:"WORKER_WEBHOOK_CONCURRENCY" default:"32" desc:"in-flight webhook deliveries per process"`
+	WorkerFanoutConcurrency   int           `envconfig:"WORKER_FANOUT_CONCURRENCY" default:"2" desc:"concurrent transactions matching events to webhook endpoints per process, each up to WORKER_BATCH_SIZE events"`
 	WorkerReplanConcurrency   int           `envconfig:"WORKER_REPLAN_CONCURRENCY" default:"2" desc:"concurrent re-plan triggers per process"`
 	WorkerMaxDeliver          int           `envconfig:"WORKER_MAX_DELIVER" default:"8" desc:"deliveries before a command becomes a dead letter"`
-	WorkerBatchSize           int           `envconfig:"WORKER_BATCH_SIZE" default:"16" desc:"approval and webhook workers apply up to this many waiting messages per transaction"`
+	WorkerBatchSize           int           `envconfig:"WORKER_BATCH_SIZE" default:"64" desc:"approval and webhook fan-out workers apply up to this many waiting messages per transaction"`
 	WorkerAckWait             time.Duration `envconfig:"WORKER_ACK_WAIT" default:"30s" desc:"redelivery timeout without ack or progress"`
 
 	AdminToken string `envconfig:"ADMIN_TOKEN" secret:"true" desc:"bearer token for /api/v1/admin routes (besides admin-scoped keys)"`
@@ -208,6 +209,7 @@ func (c *Config) Validate() error {
 		"WORKER_APPROVAL_CONCURRENCY": c.WorkerApprovalConcurrency,
 		"WORKER_SCHEDULE_CONCURRENCY": c.WorkerScheduleConcurrency,
 		"WORKER_WEBHOOK_CONCURRENCY":  c.WorkerWebhookConcurrency,
+		"WORKER_FANOUT_CONCURRENCY":   c.WorkerFanoutConcurrency,
 		"WORKER_REPLAN_CONCURRENCY":   c.WorkerReplanConcurrency,
 	} {
 		if n < 1 || n > 1024 {
