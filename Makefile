@@ -11,7 +11,7 @@ LDFLAGS := -X github.com/shiftflow/shiftflow/internal/version.Version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
 .PHONY: run test build generate check-generated vet fmt-check ci migrate-up migrate-down migrate-status \
-        bench bench-solver postgres-binaries clean
+        bench bench-solver bench-cbc postgres-binaries clean
 
 ## run: start everything locally (private Postgres under .data/pg when needed, embedded NATS)
 run: postgres-binaries build
@@ -60,6 +60,10 @@ bench: postgres-binaries
 ## bench-solver: the Curtois & Qu benchmark (skipped when the instances are absent)
 bench-solver:
 	$(GO) run ./cmd/shiftflow bench solver --dir $(NRP_DIR) --out docs/benchmarks
+
+## bench-cbc: CBC (coinor-cbc) on a direct IP model of the same instances, added to the solver table
+bench-cbc:
+	$(GO) run ./cmd/shiftflow bench cbc --dir $(NRP_DIR) --out docs/benchmarks
 
 clean:
 	rm -rf bin
