@@ -117,17 +117,6 @@ func runBenchCBC(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-func (b *solverBench) putCBC(r cbcRun) {
-	for i := range b.CBC {
-		if b.CBC[i].Number == r.Number && b.CBC[i].LimitS == r.LimitS {
-			b.CBC[i] = r
-			return
-		}
-	}
-	b.CBC = append(b.CBC, r)
-	sort.Slice(b.CBC, func(i, j int) bool { return b.CBC[i].Number < b.CBC[j].Number })
-}
-
 func cbcVersion(ctx context.Context, path string) string {
 	out, _ := exec.CommandContext(ctx, path, "-quit").CombinedOutput()
 	for _, line := range strings.Split(string(out), "\n") {

@@ -367,19 +367,30 @@ func loadSolverBench(path string) *solverBench {
 
 // put replaces the run of the same instance and limit.
 func (b *solverBench) put(r solverRun) {
-	for i := range b.Runs {
-		if b.Runs[i].Number == r.Number && b.Runs[i].LimitS == r.LimitS {
-			b.Runs[i] = r
-			return
+	b.Runs = upsertRun(b.Runs, r, func(r solverRun) [2]int { return [2]int{r.Number, r.LimitS} })
+}
+
+// putCBC replaces the CBC run of the same instance and limit.
+func (b *solverBench) putCBC(r cbcRun) {
+	b.CBC = upsertRun(b.CBC, r, func(r cbcRun) [2]int { return [2]int{r.Number, r.LimitS} })
+}
+
+// upsertRun replaces the entry with r's (instance, limit) key or adds r,
+// keeping the list ordered by instance, then limit.
+func upsertRun[T any](list []T, r T, key func(T) [2]int) []T {
+	k := key(r)
+	for i := range list {
+		if key(list[i]) == k {
+			list[i] = r
+			return list
 		}
 	}
-	b.Runs = append(b.Runs, r)
-	sort.Slice(b.Runs, func(i, j int) bool {
-		if b.Runs[i].Number != b.Runs[j].Number {
-			return b.Runs[i].Number < b.Runs[j].Number
-		}
-		return b.Runs[i].LimitS < b.Runs[j].LimitS
+	list = append(list, r)
+	sort.Slice(list, func(i, j int) bool {
+		a, b := key(list[i]), key(list[j])
+		return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1])
 	})
+	return list
 }
 
 func (b *solverBench) run(n, limitS int) *solverRun {
