@@ -124,6 +124,16 @@ type SingleBatcher interface {
 	BatchSingles() bool
 }
 
+// BatchSkipper is a BatchHandler that can tell, before any transaction,
+// that a batch has nothing to write (a webhook fan-out whose events match no
+// endpoint). The pool then acknowledges the batch without a transaction or
+// processed rows, as it does for a Handle that returns no Commit: with no
+// effect there is nothing a redelivery could repeat.
+type BatchSkipper interface {
+	BatchHandler
+	NothingToWrite(ctx context.Context, msgs []*Message) (bool, error)
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, m *Message) (Commit, error)
 

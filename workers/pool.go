@@ -453,6 +453,16 @@ func (p *Pool) processSetBatch(ctx context.Context, bh BatchHandler, raws []jets
 	if len(msgs) == 0 {
 		return
 	}
+	if bs, ok := bh.(BatchSkipper); ok {
+		// An error here is not final: the transaction below meets it again
+		// and falls back to the messages one by one.
+		if skip, err := bs.NothingToWrite(ctx, msgs); err == nil && skip {
+			for i, raw := range batched {
+				p.settle(ctx, raw, msgs[i], nil, start)
+			}
+			return
+		}
+	}
 	err := func() (err error) {
 		defer func() {
 			if r := recover(); r != nil {

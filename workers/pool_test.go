@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -525,5 +526,60 @@ func TestSetBatchesAndFallback(t *testing.T) {
 	defer mu.Unlock()
 	if ok == 0 || failed == 0 || biggest < 2 {
 		t.Fatalf("batches: %d applied, %d fell back, largest %d; want both kinds and real batches", ok, failed, biggest)
+	}
+}
+
+// skipHandler is a set handler that knows, without a transaction, that
+// batches whose bodies all start with "skip" write nothing.
+type skipHandler struct {
+	setHandler
+	skipped *atomic.Int64
+}
+
+func (s skipHandler) NothingToWrite(ctx context.Context, msgs []*Message) (bool, error) {
+	for _, m := range msgs {
+		env, err := m.Envelope()
+		if err != nil {
+			return false, err
+		}
+		var b struct {
+			Body string `json:"body"`
+		}
+		_ = json.Unmarshal(env.Data, &b)
+		if !strings.HasPrefix(b.Body, "skip") {
+			return false, nil
+		}
+	}
+	s.skipped.Add(int64(len(msgs)))
+	return true, nil
+}
+
+// Batches with nothing to write are acknowledged without a transaction:
+// no processed rows, no effects, nothing left in the stream; the others are
+// applied as usual.
+func TestSetBatchesWithNothingToWrite(t *testing.T) {
+	f := newFixture(t)
+	var skipIDs []string
+	for i := 0; i < 40; i++ {
+		skipIDs = append(skipIDs, f.publish(t, fmt.Sprintf("skip-%d", i), "").ID)
+	}
+	var skipped atomic.Int64
+	p := f.pool(skipHandler{setHandler: setHandler{Handler: effectHandler(f), f: f}, skipped: &skipped}, testSpec, 1)
+	p.BatchSize = 16
+	start(t, p)
+	waitFor(t, 30*time.Second, "the skipped messages acknowledged", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+	for i := 0; i < 10; i++ {
+		f.publish(t, fmt.Sprintf("apply-%d", i), "")
+	}
+	waitFor(t, 30*time.Second, "the others applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == 10 })
+	waitFor(t, 10*time.Second, "stream drained", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+	if got := skipped.Load(); got != int64(len(skipIDs)) {
+		t.Fatalf("%d messages skipped without a transaction, want %d", got, len(skipIDs))
+	}
+	if n := f.count(t, `SELECT count(*) FROM processed_messages WHERE message_id = ANY($1)`, skipIDs); n != 0 {
+		t.Fatalf("%d processed rows for messages with nothing to write", n)
+	}
+	if n := f.count(t, `SELECT count(*) FROM processed_messages`); n != 10 {
+		t.Fatalf("%d processed rows, want 10 (the applied messages)", n)
 	}
 }

@@ -67,40 +67,44 @@ func FanOut(pool *pgxpool.Pool) workers.Handler {
 // fanOut is FanOut with a set-based batch path.
 type fanOut struct {
 	workers.Handler
+	pool *pgxpool.Pool
 }
 
-var _ workers.BatchHandler = fanOut{}
+var _ workers.BatchSkipper = fanOut{}
 
 // FanOutBatched is FanOut that also records the deliveries of a whole
-// batch of events with one lookup and one insert.
-func FanOutBatched(pool *pgxpool.Pool) workers.Handler { return fanOut{Handler: FanOut(pool)} }
+// batch of events with one lookup and one insert, and skips the transaction
+// for a batch that matches no endpoint.
+func FanOutBatched(pool *pgxpool.Pool) workers.Handler { return fanOut{Handler: FanOut(pool), pool: pool} }
 
-// HandleBatch implements workers.BatchHandler.
-func (f fanOut) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*workers.Message) error {
-	type ev struct {
-		id       uuid.UUID
-		org, typ string
-	}
-	evs := make([]ev, 0, len(msgs))
+type batchEvent struct {
+	id       uuid.UUID
+	org, typ string
+}
+
+// deliveries matches a batch of events against the enabled endpoints of
+// their orgs.
+func deliveries(ctx context.Context, q *dbsqlc.Queries, msgs []*workers.Message) (dbsqlc.InsertDeliveriesMultiParams, error) {
+	var p dbsqlc.InsertDeliveriesMultiParams
+	evs := make([]batchEvent, 0, len(msgs))
 	orgs := map[string]bool{}
 	for _, m := range msgs {
 		org, typ := m.Header.Get(events.HeaderOrg), m.Header.Get(events.HeaderType)
 		id, err := uuid.Parse(m.ID)
 		if org == "" || typ == "" || err != nil {
-			return fmt.Errorf("event %q lacks its org, type or id headers", m.ID)
+			return p, fmt.Errorf("event %q lacks its org, type or id headers", m.ID)
 		}
-		evs = append(evs, ev{id: id, org: org, typ: typ})
+		evs = append(evs, batchEvent{id: id, org: org, typ: typ})
 		orgs[org] = true
 	}
 	list := make([]string, 0, len(orgs))
 	for o := range orgs {
 		list = append(list, o)
 	}
-	eps, err := tx.Q.EnabledEndpointsOfOrgs(ctx, list)
-	if err != nil || len(eps) == 0 {
-		return err
+	eps, err := q.EnabledEndpointsOfOrgs(ctx, list)
+	if err != nil {
+		return p, err
 	}
-	var p dbsqlc.InsertDeliveriesMultiParams
 	for _, e := range evs {
 		for _, ep := range eps {
 			if ep.OrgID == e.org && Match(ep.EventTypes, e.typ) {
@@ -111,8 +115,21 @@ func (f fanOut) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*workers
 			}
 		}
 	}
-	if len(p.EndpointIds) == 0 {
-		return nil
+	return p, nil
+}
+
+// NothingToWrite implements workers.BatchSkipper: one lookup outside any
+// transaction; most events of most orgs match no endpoint.
+func (f fanOut) NothingToWrite(ctx context.Context, msgs []*workers.Message) (bool, error) {
+	p, err := deliveries(ctx, dbsqlc.New(f.pool), msgs)
+	return err == nil && len(p.EndpointIds) == 0, err
+}
+
+// HandleBatch implements workers.BatchHandler.
+func (f fanOut) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*workers.Message) error {
+	p, err := deliveries(ctx, tx.Q, msgs)
+	if err != nil || len(p.EndpointIds) == 0 {
+		return err
 	}
 	return tx.D.InsertDeliveriesMulti(ctx, p)
 }
