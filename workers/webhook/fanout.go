@@ -75,7 +75,9 @@ var _ workers.BatchSkipper = fanOut{}
 // FanOutBatched is FanOut that also records the deliveries of a whole
 // batch of events with one lookup and one insert, and skips the transaction
 // for a batch that matches no endpoint.
-func FanOutBatched(pool *pgxpool.Pool) workers.Handler { return fanOut{Handler: FanOut(pool), pool: pool} }
+func FanOutBatched(pool *pgxpool.Pool) workers.Handler {
+	return fanOut{Handler: FanOut(pool), pool: pool}
+}
 
 type batchEvent struct {
 	id       uuid.UUID
