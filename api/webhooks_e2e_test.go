@@ -329,6 +329,56 @@ func TestWebhookRecoverResendsOnlyFailed(t *testing.T) {
 	}
 }
 
+// A delivery can fail for good before the relay has recorded its event's
+// stream sequence (the fan-out read the event from the stream first). Both
+// dead letters must still be recorded, each with the event's sequence; with
+// the unknown sequence as 0 the second collided with the first and was lost.
+func TestWebhookDeadLettersWaitForTheStreamSequence(t *testing.T) {
+	e := newE2EWith(t, e2eOptions{allowLoopback: true, senderLoopback: true, schedule: []time.Duration{0}})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) { w.WriteHeader(500) })
+	id, _ := e.createWebhook(rc.URL, "test.*")
+	ctx := context.Background()
+	var evIDs []string
+	for i := 0; i < 2; i++ {
+		// An event as the fan-out sees it before the relay's mark: no
+		// stream_seq yet (and not in the outbox, so no relay touches it).
+		var evID string
+		err := e.deps.DB.QueryRow(ctx, `INSERT INTO events (id, org_id, type, source, subject, time, data)
+			VALUES (gen_random_uuid(), 'acme', 'test.thing.happened', 'test', 'things/1', now(), '{}') RETURNING id::text`).Scan(&evID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.deps.DB.Exec(ctx, `INSERT INTO webhook_deliveries (endpoint_id, event_id, org_id, event_type, status, next_attempt_at)
+			VALUES ($1, $2, 'acme', 'test.thing.happened', 'pending', now())`, id, evID); err != nil {
+			t.Fatal(err)
+		}
+		evIDs = append(evIDs, evID)
+	}
+	rc.waitFor(t, 2, 10*time.Second)
+	time.Sleep(300 * time.Millisecond) // the sender is now waiting for the sequences
+	for i, evID := range evIDs {
+		if _, err := e.deps.DB.Exec(ctx, `UPDATE events SET status = 'published', stream_seq = $2, published_at = now() WHERE id = $1`, evID, 1000+i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := e.deps.DB.QueryRow(ctx, `SELECT count(*) FROM failed_events WHERE consumer = $1 AND stream_seq IN (1000, 1001)
+			AND message_id = ANY($2)`, "webhook:"+id, evIDs).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			items := e.do("GET", "/api/v1/ops/failed-events?consumer=webhook", e.key, nil).json(t)["items"]
+			t.Fatalf("%d of 2 dead letters recorded with their stream sequence: %v", n, items)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // sseClient reads an event stream: id, event and data of each message.
 type sseEvent struct{ id, typ, data string }
 

@@ -428,9 +428,10 @@ func (s *Sender) deadLetter(ctx context.Context, j job, res result) {
 	e := events.Envelope{SpecVersion: events.SpecVersion, ID: j.event.ID.String(), Source: j.event.Source, Type: j.event.Type,
 		Subject: j.event.Subject, Time: j.event.Time.UTC(), DataContentType: "application/json", OrgID: j.event.OrgID, Data: j.event.Data}
 	body, _ := json.Marshal(e)
-	var seq uint64
-	if j.event.StreamSeq != nil {
-		seq = uint64(*j.event.StreamSeq)
+	seq, err := s.streamSeq(ctx, j.event)
+	if err != nil {
+		s.Log.Error("cannot record webhook dead letter: the event's stream sequence is unknown", "error", err, "event_id", j.event.ID)
+		return
 	}
 	if _, err := workers.RecordDeadLetter(ctx, s.DB, workers.DeadLetter{
 		Consumer: "webhook:" + j.endpoint.ID.String(), Stream: events.EventsStream, StreamSeq: seq, MessageID: j.event.ID.String(),
@@ -442,6 +443,36 @@ func (s *Sender) deadLetter(ctx context.Context, j job, res result) {
 	}
 	if s.Metrics != nil {
 		s.Metrics.FailedEvents.WithLabelValues("webhook").Inc()
+	}
+}
+
+// streamSeq is the event's EVENTS stream sequence, which (with the endpoint)
+// identifies a webhook dead letter. The fan-out saw the event on the stream,
+// but the relay may not have committed its mark yet: a delivery that fails at
+// once can get here first, so wait for the mark (two dead letters recorded
+// with an unknown sequence 0 would collide and one would be lost).
+func (s *Sender) streamSeq(ctx context.Context, ev *dbsqlc.GetEventsByIDRow) (uint64, error) {
+	if ev.StreamSeq != nil {
+		return uint64(*ev.StreamSeq), nil
+	}
+	q := dbsqlc.New(s.DB)
+	deadline := time.Now().Add(time.Minute)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		row, err := q.GetEvent(ctx, ev.ID)
+		if err != nil {
+			return 0, err
+		}
+		if row.StreamSeq != nil {
+			return uint64(*row.StreamSeq), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("the outbox relay has not recorded the event as published after a minute")
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 }
 
