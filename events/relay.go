@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,6 +27,12 @@ type Relay struct {
 	Log          *slog.Logger
 	BatchSize    int
 	PollInterval time.Duration
+	// VacuumEvery is how often the relay vacuums the outbox while it is
+	// publishing (default 1 s; negative: never). Every published event leaves
+	// a dead outbox row, and the claim's index scan wades through those until
+	// a vacuum; autovacuum visits a table at most once per autovacuum_naptime
+	// (1 min by default), long enough for a backlog to feed on itself.
+	VacuumEvery time.Duration
 	// publishHook lets tests simulate a crash between publish and commit.
 	publishHook func(id uuid.UUID) error
 }
@@ -42,15 +49,23 @@ func (r *Relay) Run(ctx context.Context) error {
 	if r.Log == nil {
 		r.Log = slog.Default()
 	}
+	if r.VacuumEvery == 0 {
+		r.VacuumEvery = time.Second
+	}
 	wake := make(chan struct{}, 1)
 	go db.Listen(ctx, r.Pool, "events_pending", wake, r.Log)
 	ticker := time.NewTicker(r.PollInterval)
 	defer ticker.Stop()
+	var published atomic.Int64
+	if r.VacuumEvery > 0 {
+		go r.vacuumOutbox(ctx, &published) // beside the loop: publishing never waits for it
+	}
 	for {
 		n, err := r.PublishBatch(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.Log.Warn("outbox relay batch failed", "error", err)
 		}
+		published.Add(int64(n))
 		if err == nil && n == r.BatchSize {
 			continue // more may be waiting
 		}
@@ -59,6 +74,28 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		case <-wake:
 		case <-ticker.C:
+		}
+	}
+}
+
+// vacuumOutbox vacuums the outbox every VacuumEvery while events are being
+// published.
+func (r *Relay) vacuumOutbox(ctx context.Context, published *atomic.Int64) {
+	t := time.NewTicker(r.VacuumEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if published.Swap(0) == 0 {
+			continue
+		}
+		if _, err := r.Pool.Exec(ctx, "VACUUM event_outbox"); err != nil && ctx.Err() == nil {
+			// e.g. not the table owner: autovacuum still runs.
+			r.Log.Warn("outbox vacuum failed; leaving it to autovacuum", "error", err)
+			return
 		}
 	}
 }

@@ -205,3 +205,55 @@ func FuzzDecode(f *testing.F) {
 }
 
 func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// The relay vacuums the outbox while it publishes (a queue table whose
+// every row dies within milliseconds), and not when told not to.
+func TestRelayVacuumsTheOutbox(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		every time.Duration
+		want  bool
+	}{{"every 50ms", 50 * time.Millisecond, true}, {"never", -1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			pool := testenv.Postgres(t)
+			ns := testenv.NATS(t)
+			_, js := ns.Connect(t)
+			if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			r := &Relay{Pool: pool, JS: js, BatchSize: 20, PollInterval: 20 * time.Millisecond, VacuumEvery: tc.every}
+			rctx, cancel := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); _ = r.Run(rctx) }()
+			defer func() { cancel(); <-done }()
+			for i := 0; i < 5; i++ {
+				if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
+					insertEvents(t, ctx, tx, 30, fmt.Sprint(i))
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(60 * time.Millisecond)
+			}
+			vacuums := func() int64 {
+				var n int64
+				if err := pool.QueryRow(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'event_outbox'`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for vacuums() == 0 && tc.want && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			var pending int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox`).Scan(&pending); err != nil || pending != 0 {
+				t.Fatalf("outbox still holds %d events (%v)", pending, err)
+			}
+			if got := vacuums() > 0; got != tc.want {
+				t.Fatalf("outbox vacuumed: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
