@@ -92,7 +92,9 @@ func (r *Relay) vacuumOutbox(ctx context.Context, published *atomic.Int64) {
 		if published.Swap(0) == 0 {
 			continue
 		}
-		if _, err := r.Pool.Exec(ctx, "VACUUM event_outbox"); err != nil && ctx.Err() == nil {
+		// TRUNCATE false: truncating the emptied table would take an exclusive
+		// lock that stalls every committing writer and the relay.
+		if _, err := r.Pool.Exec(ctx, "VACUUM (TRUNCATE false) event_outbox"); err != nil && ctx.Err() == nil {
 			// e.g. not the table owner: autovacuum still runs.
 			r.Log.Warn("outbox vacuum failed; leaving it to autovacuum", "error", err)
 			return
