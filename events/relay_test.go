@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shiftflow/shiftflow/db"
@@ -43,14 +44,20 @@ func insertEvents(t *testing.T, ctx context.Context, tx pgx.Tx, n int, tag strin
 // (e) Two relays publish every committed event exactly once, even when one
 // of them crashes between publishing and marking rows published; events of
 // rolled-back transactions are never published.
-func TestRelaysPublishEachEventOnce(t *testing.T) {
-	ctx := context.Background()
+// relayEnv is a fresh database and a JetStream server with the streams.
+func relayEnv(t *testing.T) (*pgxpool.Pool, jetstream.JetStream) {
+	t.Helper()
 	pool := testenv.Postgres(t)
-	ns := testenv.NATS(t)
-	_, js := ns.Connect(t)
-	if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
+	_, js := testenv.NATS(t).Connect(t)
+	if err := EnsureStreams(context.Background(), js, StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	return pool, js
+}
+
+func TestRelaysPublishEachEventOnce(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
 	m := metrics.New()
 	var crashes atomic.Int32
 	r1 := &Relay{Pool: pool, JS: js, Metrics: m, BatchSize: 50, PollInterval: 50 * time.Millisecond}
@@ -216,12 +223,7 @@ func TestRelayVacuumsTheOutbox(t *testing.T) {
 	}{{"every 50ms", 50 * time.Millisecond, true}, {"never", -1, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			pool := testenv.Postgres(t)
-			ns := testenv.NATS(t)
-			_, js := ns.Connect(t)
-			if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			pool, js := relayEnv(t)
 			r := &Relay{Pool: pool, JS: js, BatchSize: 20, PollInterval: 20 * time.Millisecond, VacuumEvery: tc.every}
 			rctx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
