@@ -137,8 +137,8 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 	added := 0
 	cost := w.cost[:p.D*p.V]
 	out := w.out[:p.D]
-	w.z.scale = dualScale
-	defer func() { w.z.scale = 1 }()
+	w.z.scale, w.z.maxStates = dualScale, pricingDPStates
+	defer func() { w.z.scale, w.z.maxStates = 1, 0 }()
 	for e := 0; e < p.E; e++ {
 		if stop.Load() || w.z.work > g.workLimit {
 			return added, math.Inf(-1), false
@@ -614,8 +614,8 @@ func (g *colgen) rowWithin(stop *atomic.Bool, e int) ([]uint8, bool) {
 	w, p := g.w, g.w.p
 	cost := w.cost[:p.D*p.V]
 	g.pricingCosts(e, nil, cost)
-	w.z.scale = dualScale
-	defer func() { w.z.scale = 1 }()
+	w.z.scale, w.z.maxStates = dualScale, pricingDPStates
+	defer func() { w.z.scale, w.z.maxStates = 1, 0 }()
 	out := w.out[:p.D]
 	if _, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out); !ok && (stop.Load() || !w.pricedSolve(e, cost, out)) {
 		return nil, false

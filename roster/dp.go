@@ -8,8 +8,14 @@ import (
 // infCost marks a value that may not be chosen.
 const infCost int64 = math.MaxInt64 / 4
 
-// maxDPStates bounds the dense state index of one DP call.
-const maxDPStates = 1 << 21
+// maxDPStates bounds the dense state index of one DP call of the local
+// search; pricingDPStates that of column generation's pricing, where a row
+// that cannot be priced leaves the LP without a bound at all (instance 15
+// needs 2.1M states once its weekends are tracked).
+const (
+	maxDPStates     = 1 << 21
+	pricingDPStates = 1 << 23
+)
 
 // dp re-optimises a window of one employee's row exactly against given
 // costs per day and value (the caller folds in cover marginals and static
@@ -44,6 +50,8 @@ type dp struct {
 	// weekends cost weekendPrice each, the caller prices types in costs.
 	priced       bool
 	weekendPrice int64
+	// maxStates, when positive, replaces maxDPStates.
+	maxStates int64
 	// stop, when set, aborts a call early (the search is being cancelled).
 	stop *atomic.Bool
 }
@@ -85,6 +93,13 @@ type dpOpt struct {
 
 func newDP(p *problem) *dp {
 	return &dp{p: p, slotOf: make([]int8, p.V)}
+}
+
+func (z *dp) stateLimit() int64 {
+	if z.maxStates > 0 {
+		return z.maxStates
+	}
+	return maxDPStates
 }
 
 // dpCall holds the per-call constants.
@@ -478,12 +493,12 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		z.slotCap = append(z.slotCap, max(budget, 0))
 		z.slotRadix = append(z.slotRadix, c.T)
 		c.T *= max(budget, 0) + 1
-		if int64(c.T)*int64(c.nCore) > maxDPStates {
+		if int64(c.T)*int64(c.nCore) > z.stateLimit() {
 			return 0, false
 		}
 	}
 	total := int64(c.nCore) * int64(c.M1) * int64(c.WK1) * int64(c.WE1) * int64(c.T)
-	if total > maxDPStates {
+	if total > z.stateLimit() {
 		return 0, false
 	}
 	if cap(z.pos) < int(total) {

@@ -103,3 +103,26 @@ func TestDPIsExactOnWindows(t *testing.T) {
 		t.Fatalf("only %d strict cases of %d checked", strictChecked, checked)
 	}
 }
+
+// A DP whose state space exceeds the call's limit reports failure rather
+// than allocating it; pricing raises the limit (pricingDPStates) so long
+// rows still get priced.
+func TestDPStateLimit(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 4, Days: 28, ShiftTypes: 3, Seed: 1})
+	p := compile(m)
+	s := newState(p, make([]uint8, p.E*p.D))
+	z := newDP(p)
+	cost := windowCosts(s, 0, 0, p.D-1)
+	out := make([]uint8, p.D)
+	if _, ok := z.solve(s, 0, 0, p.D-1, cost, false, out); !ok {
+		t.Fatal("full row DP failed under the default limit")
+	}
+	z.maxStates = 8
+	if _, ok := z.solve(s, 0, 0, p.D-1, cost, false, out); ok {
+		t.Fatal("full row DP succeeded with a limit of 8 states")
+	}
+	z.maxStates = pricingDPStates
+	if _, ok := z.solve(s, 0, 0, p.D-1, cost, false, out); !ok {
+		t.Fatal("full row DP failed under the pricing limit")
+	}
+}

@@ -35,6 +35,9 @@ type master struct {
 	pivots    int
 	priceFrom int       // where partial pricing resumes
 	devex     []float64 // pricing reference weights per variable
+
+	nzIdx []int32 // scratch: the pivot row's non-zeros
+	nzVal []float64
 }
 
 type lpCol struct {
@@ -402,16 +405,23 @@ func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 		for k := range pr {
 			pr[k] *= inv
 		}
+		// The pivot row is mostly zeros: eliminate over its non-zeros only.
+		nzIdx, nzVal := lp.nzIdx[:0], lp.nzVal[:0]
+		for k, v := range pr {
+			if v != 0 {
+				nzIdx = append(nzIdx, int32(k))
+				nzVal = append(nzVal, v)
+			}
+		}
+		lp.nzIdx, lp.nzVal = nzIdx, nzVal
 		for i := 0; i < m; i++ {
 			if i == leave || lp.d[i] == 0 {
 				continue
 			}
 			f := lp.d[i]
 			ri := lp.binv[i*m : (i+1)*m]
-			for k, v := range pr {
-				if v != 0 {
-					ri[k] -= f * v
-				}
+			for t, k := range nzIdx {
+				ri[k] -= f * nzVal[t]
 			}
 		}
 		// y' = y + rc_q * (row leave of the new inverse).
