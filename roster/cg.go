@@ -12,7 +12,12 @@ import (
 // Lagrangian bound: tightly at the root (the bound is reported), loosely
 // while diving (only the choice of rows matters).
 const (
-	rootGap = 0.05
+	// rootRounds is the number of pricing rounds a root LP is assumed to
+	// need: a root whose first round shows it cannot afford that many
+	// gives up at once (instance 13's would take its whole budget and
+	// fail; window LPs use the time better).
+	rootRounds = 20
+	rootGap    = 0.05
 	// tailRounds and tailRatio define tailing off (see optimize).
 	tailRounds = 20
 	tailRatio  = 0.001
@@ -50,8 +55,16 @@ type colgen struct {
 	// the LP decides free, so a dive and the branches it leaves open
 	// cover every roster: a complete branch and price, affordable on small
 	// problems (see exactCells).
-	exact   bool
-	alpha   float64 // dual smoothing weight
+	exact bool
+	alpha float64 // dual smoothing weight
+	// The LP decides days a..b; every column keeps the current roster
+	// outside them. A window shorter than the horizon (window is set) makes
+	// the LP a large neighbourhood of the local search (windowLP): all
+	// employees over a few days, the rest of the roster fixed.
+	a, b    int
+	window  bool
+	lpCell  []int32 // cover cell -> LP cover row, -1 outside the window
+	rowBuf  []uint8
 	pi      []float64
 	piBest  []float64
 	piBound float64
@@ -61,19 +74,44 @@ type colgen struct {
 const maxMasterRows = 700
 
 func (w *worker) newColgen(workLimit int64) *colgen {
+	return w.newColgenOver(workLimit, 0, w.p.D-1)
+}
+
+// newColgenOver is column generation over days a..b (see colgen.window);
+// nil when the LP would be too large.
+func (w *worker) newColgenOver(workLimit int64, a, b int) *colgen {
 	p := w.p
-	C := len(p.cellReq)
-	if p.E+C > maxMasterRows || p.fair {
+	if p.fair {
+		return nil
+	}
+	lpCell := make([]int32, len(p.cellReq))
+	var cells []int32
+	if a == 0 && b == p.D-1 {
+		for c := range lpCell {
+			lpCell[c] = int32(c)
+			cells = append(cells, int32(c))
+		}
+	} else {
+		for c := range lpCell {
+			lpCell[c] = -1
+		}
+		for _, c := range p.cellList[p.dsStart[a*p.V]:p.dsStart[(b+1)*p.V]] {
+			lpCell[c] = int32(len(cells))
+			cells = append(cells, c)
+		}
+	}
+	C := len(cells)
+	if p.E+C > maxMasterRows {
 		return nil
 	}
 	under := make([]float64, C)
 	over := make([]float64, C)
 	req := make([]float64, C)
-	for c := 0; c < C; c++ {
-		under[c], over[c], req[c] = float64(p.cellUnder[c]), float64(p.cellOver[c]), float64(p.cellReq[c])
+	for i, c := range cells {
+		under[i], over[i], req[i] = float64(p.cellUnder[c]), float64(p.cellOver[c]), float64(p.cellReq[c])
 	}
 	g := &colgen{w: w, forced: make([]int16, p.E*p.D), forbid: make([]uint64, p.E*p.D), lb: math.Inf(-1), workLimit: workLimit, seen: map[string]bool{},
-		alpha: 0.7, piBound: math.Inf(-1)}
+		alpha: 0.7, piBound: math.Inf(-1), a: a, b: b, window: a > 0 || b < p.D-1, lpCell: lpCell}
 	for i := range g.forced {
 		g.forced[i] = -1
 	}
@@ -97,14 +135,15 @@ func (g *colgen) columnOf(e int, row []uint8) lpCol {
 	p := g.w.p
 	col := lpCol{e: e, row: append([]uint8(nil), row...)}
 	col.cost = float64(g.w.s.rowCostFull(e, row))
-	for d, v := range row {
+	for d := g.a; d <= g.b; d++ {
+		v := row[d]
 		if v == 0 {
 			continue
 		}
 		k := d*p.V + int(v)
 		for _, c := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
 			if p.counts(e, c) {
-				col.cells = append(col.cells, c)
+				col.cells = append(col.cells, g.lpCell[c])
 			}
 		}
 	}
@@ -135,8 +174,9 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		bound += pi[c] * lp.req[c]
 	}
 	added := 0
-	cost := w.cost[:p.D*p.V]
-	out := w.out[:p.D]
+	W := g.b - g.a + 1
+	cost := w.cost[:W*p.V]
+	out := w.out[:W]
 	w.z.scale, w.z.maxStates = dualScale, pricingDPStates
 	defer func() { w.z.scale, w.z.maxStates = 1, 0 }()
 	for e := 0; e < p.E; e++ {
@@ -144,20 +184,31 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 			return added, math.Inf(-1), false
 		}
 		g.pricingCosts(e, pi, cost)
-		obj, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out)
+		obj, ok := w.z.solve(w.s, e, g.a, g.b, cost, true, out)
 		if !ok {
 			// Stopped, or the exact row's state space is too large: a
 			// priced row (pricedSolve) was tried here and made the root
 			// LP too slow to converge (instance 15), so give up instead.
 			return added, math.Inf(-1), false
 		}
-		// Duals are rounded to 1/dualScale per day in the DP's costs: take
-		// the worst case off so the bound stays valid.
-		bound += float64(obj)/dualScale - 0.5*float64(p.D)/dualScale
-		if g.seen[colKey(e, out)] {
+		row := g.fullRow(e, out)
+		if g.window {
+			// The DP's objective leaves out what lies outside the window:
+			// take the row's reduced cost at pi from its column instead.
+			col := g.columnOf(e, row)
+			bound += col.cost
+			for _, c := range col.cells {
+				bound -= pi[c]
+			}
+		} else {
+			// Duals are rounded to 1/dualScale per day in the DP's costs: take
+			// the worst case off so the bound stays valid.
+			bound += float64(obj)/dualScale - 0.5*float64(p.D)/dualScale
+		}
+		if g.seen[colKey(e, row)] {
 			continue
 		}
-		col := g.columnOf(e, out)
+		col := g.columnOf(e, row)
 		rc := col.cost - lp.y[e]
 		for _, c := range col.cells {
 			rc -= lp.y[lp.E+int(c)]
@@ -199,7 +250,7 @@ func (g *colgen) optimize(stop *atomic.Bool, maxRounds int, gapTol float64) bool
 		}
 		// Column generation needs tens of rounds: give up early when one
 		// round shows the budget cannot pay for them.
-		if round == 0 && !g.restricted && g.w.z.work+10*(g.w.z.work-before) > g.workLimit {
+		if round == 0 && !g.restricted && g.w.z.work+rootRounds*(g.w.z.work-before) > g.workLimit {
 			return false
 		}
 		if added == 0 && g.alpha > 0 {
@@ -389,6 +440,9 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		// others.
 		cands = cands[:0]
 		for cell, x := range val {
+			if d := cell / V % D; d < g.a || d > g.b {
+				continue // outside the window every column agrees
+			}
 			if x > 1e-6 && g.forced[cell/V] < 0 {
 				cands = append(cands, cand{cell, x})
 			}
@@ -454,7 +508,7 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		// The other branch: the first fractional choice excluded. The
 		// cells the LP decides stay free there, so that branch's LP
 		// decides them anew.
-		if len(picked) > 0 && V <= 64 {
+		if len(picked) > 0 && V <= 64 && !g.window {
 			other := append(append([]decision(nil), path...), decision{e: picked[0].e, d: picked[0].d, v: picked[0].v, exclude: true})
 			g.open = append(g.open, bbNode{decisions: other, bound: bound})
 			if len(g.open) > maxOpenNodes {
@@ -576,6 +630,9 @@ func (g *colgen) takeOpen() (bbNode, bool) {
 // cannotBeat reports that no roster with penalty at least bound beats the
 // best one found (penalties are integers).
 func (g *colgen) cannotBeat(bound float64) bool {
+	if g.window {
+		return false // a window's LP leaves out the cover outside it
+	}
 	best := g.w.sh.bestTotal.Load()
 	return best < hardWeight && float64(best) <= math.Ceil(bound-1e-6)
 }
@@ -612,15 +669,29 @@ func (g *colgen) coverEmployees(stop *atomic.Bool, heaviest []int) bool {
 // stopped or when no such row exists.
 func (g *colgen) rowWithin(stop *atomic.Bool, e int) ([]uint8, bool) {
 	w, p := g.w, g.w.p
-	cost := w.cost[:p.D*p.V]
+	W := g.b - g.a + 1
+	cost := w.cost[:W*p.V]
 	g.pricingCosts(e, nil, cost)
 	w.z.scale, w.z.maxStates = dualScale, pricingDPStates
 	defer func() { w.z.scale, w.z.maxStates = 1, 0 }()
-	out := w.out[:p.D]
-	if _, ok := w.z.solve(w.s, e, 0, p.D-1, cost, true, out); !ok && (stop.Load() || !w.pricedSolve(e, cost, out)) {
+	out := w.out[:W]
+	if _, ok := w.z.solve(w.s, e, g.a, g.b, cost, true, out); !ok && (stop.Load() || g.window || !w.pricedSolve(e, cost, out)) {
 		return nil, false
 	}
-	return append([]uint8(nil), out...), true
+	return append([]uint8(nil), g.fullRow(e, out)...), true
+}
+
+// fullRow is e's current row with days a..b replaced by win (win itself
+// when the LP spans the horizon); the result is only valid until the next
+// call.
+func (g *colgen) fullRow(e int, win []uint8) []uint8 {
+	if !g.window {
+		return win
+	}
+	p := g.w.p
+	g.rowBuf = append(g.rowBuf[:0], g.w.s.x[e*p.D:(e+1)*p.D]...)
+	copy(g.rowBuf[g.a:], win)
+	return g.rowBuf
 }
 
 // pricingCosts fills e's DP costs (scaled by dualScale) under cover duals
@@ -628,12 +699,13 @@ func (g *colgen) rowWithin(stop *atomic.Bool, e int) ([]uint8, bool) {
 func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
 	p := g.w.p
 	V := p.V
-	for d := 0; d < p.D; d++ {
+	for d := g.a; d <= g.b; d++ {
 		base := (e*p.D + d) * V
 		f := g.forced[e*p.D+d]
+		j := (d - g.a) * V
 		for v := 0; v < V; v++ {
 			if !p.allowed[base+v] || (f >= 0 && int(f) != v) || g.forbid[e*p.D+d]>>v&1 == 1 {
-				cost[d*V+v] = infCost
+				cost[j+v] = infCost
 				continue
 			}
 			c := float64(p.static[base+v])
@@ -641,11 +713,11 @@ func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
 				k := d*V + v
 				for _, cell := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
 					if p.counts(e, cell) {
-						c -= pi[cell]
+						c -= pi[g.lpCell[cell]]
 					}
 				}
 			}
-			cost[d*V+v] = int64(math.Round(c * dualScale))
+			cost[j+v] = int64(math.Round(c * dualScale))
 		}
 	}
 }

@@ -76,6 +76,13 @@ type worker struct {
 
 	flow     dayFlow
 	dayMoves bool // dayMove applies to the problem (p.flowable)
+
+	// Window LPs (windowLP) between local search phases: winLen days at a
+	// time, longer once a sweep's worth of windows in a row failed.
+	winWork  int64 // DP work one window LP may use; 0 turns them off
+	winLen   int
+	winFails int
+	winNext  int64
 }
 
 func newWorker(p *problem, sh *shared, seed uint64, id int, initial []uint8) *worker {
@@ -104,11 +111,22 @@ func (w *worker) run(stop *atomic.Bool, maxSteps int64) {
 	}
 	lastImprove := w.steps
 	bestSeen := w.best
+	w.winLen = w.firstWindowLen()
+	// The local search goes first: its cheap moves pay most on a fresh roster.
+	w.winNext = w.steps + w.prm.polishSteps
 	for !stop.Load() && (maxSteps <= 0 || w.steps < maxSteps) {
 		if w.cg != nil && w.steps >= w.nextDive {
 			w.diveOnce(stop)
 			w.nextDive = w.steps + w.prm.polishSteps
 			lastImprove = w.steps
+			continue
+		}
+		if w.cg == nil && w.winLen > 0 && w.steps >= w.winNext {
+			w.windowStep(stop)
+			w.winNext = w.steps + w.prm.polishSteps/10
+			if w.best < bestSeen {
+				bestSeen, lastImprove = w.best, w.steps
+			}
 			continue
 		}
 		w.step()
@@ -133,6 +151,9 @@ func (w *worker) run(stop *atomic.Bool, maxSteps int64) {
 // shared, and dives (diveOnce) turn it into rosters.
 func (w *worker) startLP(stop *atomic.Bool) {
 	began := w.z.work
+	if w.p.E*w.p.D > maxRootCells && w.firstWindowLen() > 0 {
+		return
+	}
 	// The root may take 1/maxRootShare of the budget; a root that needs
 	// more is given up early (see optimize), leaving the thread to the
 	// local search.
@@ -156,6 +177,12 @@ func (w *worker) startLP(stop *atomic.Bool) {
 	w.cg = g
 	w.nextDive = w.steps
 }
+
+// maxRootCells is the most employees × days whose whole LP is solved
+// when window LPs could run instead: instance 13's root (120 × 28) takes
+// 76-95 s alone and so never finishes within 60 s, while window LPs bring
+// it within 11% of the optimum.
+const maxRootCells = 2500
 
 // The root LP may use 1/maxRootShare of the LP budget.
 const maxRootShare = 2
@@ -726,5 +753,88 @@ func (w *worker) swapMoves(n int) {
 		if d := w.s.moveDelta(mv); w.accept(d) {
 			w.s.apply(mv)
 		}
+	}
+}
+
+// windowLP re-optimises days a..b of every row at once: column generation
+// over the window with the rest of the roster fixed, then one dive. The
+// dive's roster replaces the current one when it is better.
+func (w *worker) windowLP(stop *atomic.Bool, a, b int, budget int64) bool {
+	g := w.newColgenOver(w.z.work+budget, a, b)
+	if g == nil {
+		return false
+	}
+	if !g.optimize(stop, 0, diveGap) {
+		return false
+	}
+	g.workLimit = w.z.work + budget
+	g.diveWork = budget
+	rows, ok := g.dive(stop, nil)
+	if !ok || rows == nil {
+		return false
+	}
+	D := w.p.D
+	x := append([]uint8(nil), w.s.x...)
+	for e, row := range rows {
+		if row != nil {
+			copy(x[e*D:(e+1)*D], row)
+		}
+	}
+	if cand := newState(w.p, x); cand.total < w.s.total {
+		w.s = cand
+		w.noteBest()
+		return true
+	}
+	return false
+}
+
+// minWindowLen is the first window LP's length in days.
+const minWindowLen = 7
+
+// firstWindowLen is the length window LPs start with: 0 when they are off
+// or no window fits the dense LP.
+func (w *worker) firstWindowLen() int {
+	if w.winWork <= 0 || w.p.fair || w.p.D < 2*minWindowLen {
+		return 0
+	}
+	if L := min(minWindowLen, w.maxWindowLen()); L >= minWindowLen {
+		return L
+	}
+	return 0
+}
+
+// maxWindowLen is the longest window whose LP fits maxMasterRows, at most
+// the horizon.
+func (w *worker) maxWindowLen() int {
+	p := w.p
+	L := 0
+	for L < p.D {
+		cells := int(p.dsStart[(L+1)*p.V] - p.dsStart[0])
+		if p.E+cells > maxMasterRows {
+			break
+		}
+		L++
+	}
+	return L
+}
+
+// windowStep runs one window LP at a random place; after a sweep's worth
+// of windows in a row without improvement the windows get longer, which
+// frees the rules that span them (weekends, minutes over the horizon).
+func (w *worker) windowStep(stop *atomic.Bool) {
+	D, L := w.p.D, w.winLen
+	// Windows improve the best roster, not wherever annealing wandered.
+	if x, total := w.sh.snapshot(w.syncBuf); total < w.s.total {
+		w.syncBuf = x
+		w.s = newState(w.p, x)
+	}
+	a := w.rng.IntN(D - L + 1)
+	if w.windowLP(stop, a, a+L-1, w.winWork) {
+		w.winFails = 0
+		return
+	}
+	if w.winFails++; w.winFails >= 2*D/L {
+		w.winFails = 0
+		w.winLen = min(2*L, w.maxWindowLen(), D)
 	}
 }

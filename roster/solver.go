@@ -162,6 +162,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		if i == 0 {
 			workers[i].cgWork = lpWorkBudget(opt, threads)
 		}
+		workers[i].winWork = lpWorkBudget(opt, threads) / 4
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()

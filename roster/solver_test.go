@@ -142,7 +142,7 @@ func TestSolveProgress(t *testing.T) {
 	var mu sync.Mutex
 	var times []time.Time
 	var pens []int64
-	res, err := Solve(context.Background(), m, Options{TimeLimit: 1500 * time.Millisecond, Threads: 2, Progress: func(p Progress) {
+	res, err := Solve(context.Background(), m, Options{TimeLimit: 3 * time.Second, Threads: 2, Progress: func(p Progress) {
 		mu.Lock()
 		defer mu.Unlock()
 		times = append(times, time.Now())
@@ -464,5 +464,67 @@ func TestExactDivesFindTheOptimum(t *testing.T) {
 	}
 	if checked < 6 {
 		t.Fatalf("only %d models checked", checked)
+	}
+}
+
+// A window LP re-plans every employee over a few days at once: it never
+// makes the roster worse, leaves every day outside its window as it was,
+// keeps the state's bookkeeping equal to the evaluator, and improves the
+// constructed roster somewhere.
+func TestWindowLPReplansItsWindowOnly(t *testing.T) {
+	improved := 0
+	for seed := uint64(1); seed <= 3; seed++ {
+		m := GenerateModel(GenerateSpec{Employees: 12, Days: 28, ShiftTypes: 3, Seed: seed})
+		p := compile(m)
+		sh := &shared{firstFeasible: -1}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, seed, 0, p.startRoster(nil))
+		stop := new(atomic.Bool)
+		w.z.stop = stop
+		w.construct(stop)
+		for a := 0; a+minWindowLen <= p.D; a += minWindowLen {
+			b := a + minWindowLen - 1
+			before := append([]uint8(nil), w.s.x...)
+			total := w.s.total
+			ok := w.windowLP(stop, a, b, math.MaxInt64/4)
+			if ok != (w.s.total < total) || w.s.total > total {
+				t.Fatalf("seed %d [%d,%d]: improved %v, total %d -> %d", seed, a, b, ok, total, w.s.total)
+			}
+			if ok {
+				improved++
+			}
+			for e := 0; e < p.E; e++ {
+				for d := 0; d < p.D; d++ {
+					if i := e*p.D + d; (d < a || d > b) && w.s.x[i] != before[i] {
+						t.Fatalf("seed %d [%d,%d]: employee %d day %d changed outside the window", seed, a, b, e, d)
+					}
+				}
+			}
+			ev := mustEvaluate(t, m, p.decode(w.s.x))
+			if got := objectiveOf(ev); got != w.s.total {
+				t.Fatalf("seed %d: state total %d, evaluator %d", seed, w.s.total, got)
+			}
+		}
+	}
+	if improved == 0 {
+		t.Fatal("no window LP improved a constructed roster")
+	}
+	t.Logf("%d window LPs improved", improved)
+}
+
+// Window lengths grow from minWindowLen up to what the dense LP holds.
+func TestWindowLengths(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 12, Days: 28, ShiftTypes: 3, Seed: 1})
+	p := compile(m)
+	w := newWorker(p, nil, 1, 0, p.startRoster(nil))
+	if got := w.firstWindowLen(); got != 0 {
+		t.Fatalf("without a budget window LPs run: first length %d", got)
+	}
+	w.winWork = 1
+	if got := w.firstWindowLen(); got != minWindowLen {
+		t.Fatalf("first window length %d, want %d", got, minWindowLen)
+	}
+	if got := w.maxWindowLen(); got != p.D {
+		t.Fatalf("max window length %d, want the horizon %d", got, p.D)
 	}
 }
