@@ -68,6 +68,18 @@
 // and the worker returns to the local search. Workers adopt the best
 // roster found by any of them when they stagnate.
 //
+// On problems whose whole LP does not fit or has more than maxRootCells
+// employee-days (where the root alone would take longer than a minute),
+// the workers alternate bursts of local search with window LPs
+// (windowLP): the same column generation and dive, over every employee but
+// only a window of days, the rest of the roster fixed, so columns are
+// window rows priced by the window DP and the LP has one row per cover cell
+// of the window. A window LP re-plans all employees jointly, which the
+// one-row moves cannot; its roster is kept when it beats the best one.
+// Windows start at a week; after a sweep's worth of failures in a row they
+// double, up to what the dense LP holds, since long windows free the rules
+// that span them (weekends, minutes over the horizon).
+//
 // The search minimises hard violations first (they weigh hardWeight per
 // unit) and the penalty second; the result's feasibility, penalty and
 // explanation always come from Evaluate. With one thread and MaxSteps the

@@ -794,7 +794,14 @@ const minWindowLen = 7
 // firstWindowLen is the length window LPs start with: 0 when they are off
 // or no window fits the dense LP.
 func (w *worker) firstWindowLen() int {
-	if w.winWork <= 0 || w.p.fair || w.p.D < 2*minWindowLen {
+	p := w.p
+	if w.winWork <= 0 || p.fair || p.D < 2*minWindowLen {
+		return 0
+	}
+	// Where the whole LP fits and is affordable, its dives and the local
+	// search do better on their own (instance 5 lost its optimum at 10 s
+	// with window LPs taking turns).
+	if p.E*p.D <= maxRootCells && p.E+len(p.cellReq) <= maxMasterRows {
 		return 0
 	}
 	if L := min(minWindowLen, w.maxWindowLen()); L >= minWindowLen {

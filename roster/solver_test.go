@@ -512,11 +512,18 @@ func TestWindowLPReplansItsWindowOnly(t *testing.T) {
 	t.Logf("%d window LPs improved", improved)
 }
 
-// Window lengths grow from minWindowLen up to what the dense LP holds.
+// Window LPs run where the whole LP does not: on problems above
+// maxRootCells employee-days or whose LP would not fit; their lengths grow
+// from minWindowLen up to what the dense LP holds.
 func TestWindowLengths(t *testing.T) {
-	m := GenerateModel(GenerateSpec{Employees: 12, Days: 28, ShiftTypes: 3, Seed: 1})
-	p := compile(m)
-	w := newWorker(p, nil, 1, 0, p.startRoster(nil))
+	small := compile(GenerateModel(GenerateSpec{Employees: 12, Days: 28, ShiftTypes: 3, Seed: 1}))
+	w := newWorker(small, nil, 1, 0, small.startRoster(nil))
+	w.winWork = 1
+	if got := w.firstWindowLen(); got != 0 {
+		t.Fatalf("window LPs on a problem the whole LP handles: first length %d", got)
+	}
+	p := compile(GenerateModel(GenerateSpec{Employees: 100, Days: 28, ShiftTypes: 3, Seed: 1}))
+	w = newWorker(p, nil, 1, 0, p.startRoster(nil))
 	if got := w.firstWindowLen(); got != 0 {
 		t.Fatalf("without a budget window LPs run: first length %d", got)
 	}
@@ -524,7 +531,9 @@ func TestWindowLengths(t *testing.T) {
 	if got := w.firstWindowLen(); got != minWindowLen {
 		t.Fatalf("first window length %d, want %d", got, minWindowLen)
 	}
-	if got := w.maxWindowLen(); got != p.D {
-		t.Fatalf("max window length %d, want the horizon %d", got, p.D)
+	cellsPerDay := int(p.dsStart[p.V] - p.dsStart[0])
+	want := min(p.D, (maxMasterRows-p.E)/cellsPerDay)
+	if got := w.maxWindowLen(); got != want {
+		t.Fatalf("max window length %d, want %d", got, want)
 	}
 }
