@@ -138,7 +138,7 @@ func TestSolveReportsInfeasibility(t *testing.T) {
 
 func TestSolveProgress(t *testing.T) {
 	// Large enough that the solver cannot prove an optimum before the limit.
-	m := GenerateModel(GenerateSpec{Employees: 200, Days: 28, ShiftTypes: 4, Seed: 2})
+	m := GenerateModel(GenerateSpec{Employees: 100, Days: 28, ShiftTypes: 4, Seed: 2})
 	var mu sync.Mutex
 	var times []time.Time
 	var pens []int64
