@@ -389,11 +389,8 @@ func TestCompactKeepsTheBasisAndRoundedTakesHeaviestColumns(t *testing.T) {
 	}
 }
 
-// solvedRoot is a worker on a small generated model with its root LP
-// solved by column generation.
-func solvedRoot(t *testing.T, seed uint64) (*problem, *worker, *colgen, *atomic.Bool) {
-	t.Helper()
-	m := GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed})
+// constructedWorker is a lone worker on m with its first roster built.
+func constructedWorker(m *Model, seed uint64) (*problem, *worker, *atomic.Bool) {
 	p := compile(m)
 	sh := &shared{firstFeasible: -1}
 	sh.bestTotal.Store(infCost)
@@ -401,6 +398,14 @@ func solvedRoot(t *testing.T, seed uint64) (*problem, *worker, *colgen, *atomic.
 	stop := new(atomic.Bool)
 	w.z.stop = stop
 	w.construct(stop)
+	return p, w, stop
+}
+
+// solvedRoot is a worker on a small generated model with its root LP
+// solved by column generation.
+func solvedRoot(t *testing.T, seed uint64) (*problem, *worker, *colgen, *atomic.Bool) {
+	t.Helper()
+	p, w, stop := constructedWorker(GenerateModel(GenerateSpec{Employees: 8, Days: 14, ShiftTypes: 2, Seed: seed}), seed)
 	g := w.newColgen(math.MaxInt64 / 4)
 	if g == nil || !g.optimize(stop, 0, rootGap) {
 		t.Fatalf("seed %d: root LP failed", seed)
@@ -475,13 +480,7 @@ func TestWindowLPReplansItsWindowOnly(t *testing.T) {
 	improved := 0
 	for seed := uint64(1); seed <= 3; seed++ {
 		m := GenerateModel(GenerateSpec{Employees: 12, Days: 28, ShiftTypes: 3, Seed: seed})
-		p := compile(m)
-		sh := &shared{firstFeasible: -1}
-		sh.bestTotal.Store(infCost)
-		w := newWorker(p, sh, seed, 0, p.startRoster(nil))
-		stop := new(atomic.Bool)
-		w.z.stop = stop
-		w.construct(stop)
+		p, w, stop := constructedWorker(m, seed)
 		for a := 0; a+minWindowLen <= p.D; a += minWindowLen {
 			b := a + minWindowLen - 1
 			before := append([]uint8(nil), w.s.x...)
