@@ -192,10 +192,11 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 			return added, math.Inf(-1), false
 		}
 		row := g.fullRow(e, out)
+		var col lpCol
 		if g.window {
 			// The DP's objective leaves out what lies outside the window:
 			// take the row's reduced cost at pi from its column instead.
-			col := g.columnOf(e, row)
+			col = g.columnOf(e, row)
 			bound += col.cost
 			for _, c := range col.cells {
 				bound -= pi[c]
@@ -208,7 +209,9 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		if g.seen[colKey(e, row)] {
 			continue
 		}
-		col := g.columnOf(e, row)
+		if !g.window {
+			col = g.columnOf(e, row)
+		}
 		rc := col.cost - lp.y[e]
 		for _, c := range col.cells {
 			rc -= lp.y[lp.E+int(c)]
