@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
 	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/flow"
 	"github.com/shiftflow/shiftflow/internal/config"
 	"github.com/shiftflow/shiftflow/internal/netguard"
 	"github.com/shiftflow/shiftflow/workers"
@@ -35,6 +37,9 @@ type e2e struct {
 	published   []events.Envelope // every event seen on NATS
 	// approvalHandler may be wrapped by tests (a simulated handler bug).
 	approvalHandler workers.Handler
+	// states is the approval state cache the worker shares with the API, as
+	// in a process that runs both (the default `all`).
+	states *approval.States
 }
 
 // e2eOptions tune the worker side.
@@ -64,7 +69,8 @@ func newE2EWith(t *testing.T, o e2eOptions) *e2e {
 	if o.maxDeliver == 0 {
 		o.maxDeliver = 5
 	}
-	e := &e2e{harness: h, opts: o}
+	e := &e2e{harness: h, opts: o, states: approval.NewStates(1000)}
+	h.api.deps.ApprovalStates = e.states
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	if err := h.api.Start(ctx); err != nil {
@@ -89,7 +95,8 @@ func newE2EWith(t *testing.T, o e2eOptions) *e2e {
 	return e
 }
 
-// startWorkers runs the worker side as a separate process would.
+// startWorkers runs the worker side; it shares the approval state cache with
+// the API, as one `all` process does.
 func (e *e2e) startWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -99,7 +106,7 @@ func (e *e2e) startWorkers() {
 		go func() { defer wg.Done(); _ = f(ctx) }()
 	}
 	relay := &events.Relay{Pool: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, PollInterval: 50 * time.Millisecond}
-	var handler workers.Handler = &approval.Handler{Templates: approval.NewTemplates(time.Hour), Metrics: e.metrics}
+	var handler workers.Handler = &approval.Handler{Templates: approval.NewTemplates(time.Hour), States: e.states, Metrics: e.metrics}
 	if e.opts.wrap != nil {
 		handler = e.opts.wrap(handler)
 	}
@@ -874,4 +881,78 @@ func TestE2EBatchedCommands(t *testing.T) {
 			t.Fatalf("%s still has open tasks: %v", id, got)
 		}
 	}
+}
+
+// cachedState waits until the shared cache holds a state of instance id at
+// least as new as version (it is written right after the commit, so it can
+// trail the outcome a caller sees by a moment).
+func (e *e2e) cachedState(id string, version int) *flow.Instance {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if st, ok := e.states.Get("acme", uuid.MustParse(id)); ok && st.Version >= version {
+			return st
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the state cache has no state of %s at version %d or later", id, version)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestE2EStaleStateCache: the state cache may be older than the database
+// (another process applied a command). The API and the worker must still
+// decide on the current state: a command the old state allows is refused,
+// one only the current state allows is applied.
+func TestE2EStaleStateCache(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	old := e.cachedState(id, 1)
+	if got := e.get(id)["version"]; got != float64(old.Version) {
+		t.Fatalf("cached version %d, stored %v", old.Version, got)
+	}
+	e.mustAct(id, map[string]any{"action": "approve", "actor": "mgr"}) // n2: cto's turn
+	current := e.cachedState(id, old.Version+1)
+	rollBack := func() {
+		e.states.Forget(uuid.MustParse(id))
+		e.states.Put("acme", uuid.MustParse(id), old)
+	}
+	accepted := func(actor string) {
+		t.Helper()
+		if res := e.do("POST", "/api/v1/approvals/"+id+"/actions", e.key, map[string]any{"action": "approve", "actor": actor}); res.status != 202 {
+			t.Fatalf("approve by %s: %d %s", actor, res.status, res.body)
+		}
+	}
+
+	// The old state still has mgr's task open: the API lets a second
+	// approval through without a read, the worker applies it to the old
+	// state, its optimistic lock fails and the command is refused on the
+	// current state.
+	e.stopWorkers()
+	rollBack()
+	accepted("mgr")
+	e.startWorkers()
+	e.eventsOf(id, "approval.command.rejected")
+	if got := openAssignees(e.get(id)); len(got) != 1 || got[0] != "cto" {
+		t.Fatalf("open tasks %v, want cto's", got)
+	}
+
+	// The old state has no task for cto: a refusal decided on it would be
+	// wrong and no lock would catch it, so the worker re-reads and applies.
+	e.stopWorkers()
+	accepted("cto")
+	rollBack()
+	e.startWorkers()
+	if st := e.cachedState(id, current.Version+1); st.Status != flow.StatusApproved {
+		t.Fatalf("cached status %s, want approved", st.Status)
+	}
+	if v := e.get(id); v["status"] != "approved" {
+		t.Fatalf("status = %v, want approved", v["status"])
+	}
+	if n := len(e.publishedOf(id, "approval.command.rejected")); n != 1 {
+		t.Fatalf("%d refusals, want only mgr's", n)
+	}
+	// A late action is refused at once.
+	assertProblem(t, e.act(id, map[string]any{"action": "approve", "actor": "cto"}), 409)
 }

@@ -33,6 +33,9 @@ type Deps struct {
 	Publisher *events.Publisher
 	Metrics   *metrics.Metrics
 	Log       *slog.Logger
+	// ApprovalStates is the approval worker's state cache when the worker
+	// runs in this process (nil otherwise: every check reads the database).
+	ApprovalStates *approval.States
 }
 
 // Server is the HTTP handler of the API.

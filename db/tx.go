@@ -37,6 +37,15 @@ func Begin(ctx context.Context, pool *pgxpool.Pool) (*Tx, error) {
 	return &Tx{conn: conn, pipe: p}, nil
 }
 
+// SkipCommitFlush makes COMMIT return without waiting for the WAL flush
+// (SET LOCAL synchronous_commit = off). Only for transactions whose loss in
+// a server crash is harmless because they are redone, such as the relay's
+// "published" marks: a lost mark means a publish repeated under the same
+// Nats-Msg-Id. Call it before the first statement.
+func (t *Tx) SkipCommitFlush() {
+	t.pipe.batch.Queue("set local synchronous_commit = off")
+}
+
 // Pipeline is the queue the transaction's statements go through.
 func (t *Tx) Pipeline() *Pipeline { return t.pipe }
 

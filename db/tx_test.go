@@ -229,3 +229,38 @@ func TestUpdateInstancesFailsOnALostLock(t *testing.T) {
 		t.Fatalf("after the update %d instances approved (%v), want 2", approved, err)
 	}
 }
+
+// SkipCommitFlush applies to its own transaction only.
+func TestTxSkipCommitFlush(t *testing.T) {
+	pool, _ := tracedPool(t)
+	ctx := context.Background()
+	// The test server runs without fsync; its one connection waits for flushes.
+	if _, err := pool.Exec(ctx, "set synchronous_commit = on"); err != nil {
+		t.Fatal(err)
+	}
+	setting := func(skip bool) string {
+		tx, err := db.Begin(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if skip {
+			tx.SkipCommitFlush()
+		}
+		var v string
+		if err := tx.QueryRow(ctx, "show synchronous_commit").Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := setting(true); v != "off" {
+		t.Fatalf("synchronous_commit = %q in a transaction that skips the flush", v)
+	}
+	// The pool has one connection: the next transaction runs on it.
+	if v := setting(false); v != "on" {
+		t.Fatalf("synchronous_commit = %q after it, want on", v)
+	}
+}

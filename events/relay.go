@@ -187,6 +187,11 @@ func inLazyTx(ctx context.Context, pool *pgxpool.Pool, fn func(q, deferred *dbsq
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// The marks need not wait for the WAL flush: if a crash loses them, the
+	// events are published again under the same Nats-Msg-Id (a duplicate
+	// the stream drops) and consumers skip what they processed. The relay
+	// then starts its next batch ~1 ms sooner per commit.
+	tx.SkipCommitFlush()
 	if err := fn(dbsqlc.New(tx), dbsqlc.New(tx.Pipeline().Deferred())); err != nil {
 		return err
 	}

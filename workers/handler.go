@@ -49,6 +49,17 @@ type Tx struct {
 	pipe    *db.Pipeline
 	emitted []events.Envelope
 	flushed int
+	after   []func()
+}
+
+// AfterCommit runs f once the transaction has committed; never when it rolls
+// back (then the messages are applied again, in a new transaction).
+func (t *Tx) AfterCommit(f func()) { t.after = append(t.after, f) }
+
+func (t *Tx) committed() {
+	for _, f := range t.after {
+		f()
+	}
 }
 
 func newTx(tx *db.Tx) *Tx {

@@ -414,7 +414,11 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 		if err := wtx.flushEvents(ctx); err != nil {
 			return err
 		}
-		return tx.Commit(ctx) // with the queued writes, in one round trip
+		if err := tx.Commit(ctx); err != nil { // with the queued writes, in one round trip
+			return err
+		}
+		wtx.committed()
+		return nil
 	}()
 	if err != nil {
 		p.Log.Debug("batch failed; processing its messages one by one", "error", err, "size", len(items))
@@ -489,7 +493,11 @@ func (p *Pool) processSetBatch(ctx context.Context, bh BatchHandler, raws []jets
 		if err := wtx.flushEvents(ctx); err != nil {
 			return err
 		}
-		return tx.Commit(ctx) // with the queued writes, in one round trip
+		if err := tx.Commit(ctx); err != nil { // with the queued writes, in one round trip
+			return err
+		}
+		wtx.committed()
+		return nil
 	}()
 	if p.batchHook != nil {
 		p.batchHook(len(msgs), err)
@@ -645,6 +653,7 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 		}
 		return err
 	}
+	wtx.committed()
 	if p.afterCommit != nil {
 		return p.afterCommit(m)
 	}

@@ -489,6 +489,48 @@ func (s setHandler) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) er
 	return err
 }
 
+// committedHandler counts, per message, the AfterCommit callbacks of the
+// batch path and the one-by-one path.
+type committedHandler struct {
+	setHandler
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *committedHandler) note(tx *Tx, ids ...string) {
+	tx.AfterCommit(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, id := range ids {
+			c.calls[id]++
+		}
+	})
+}
+
+func (c *committedHandler) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) error {
+	if err := c.setHandler.HandleBatch(ctx, tx, msgs); err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		c.note(tx, m.ID)
+	}
+	return nil
+}
+
+func (c *committedHandler) Handle(ctx context.Context, m *Message) (Commit, error) {
+	commit, err := c.setHandler.Handle(ctx, m)
+	if commit == nil || err != nil {
+		return commit, err
+	}
+	return func(ctx context.Context, tx *Tx) error {
+		if err := commit(ctx, tx); err != nil {
+			return err
+		}
+		c.note(tx, m.ID)
+		return nil
+	}, nil
+}
+
 func TestSetBatchesAndFallback(t *testing.T) {
 	f := newFixture(t)
 	const n = 120
@@ -500,7 +542,8 @@ func TestSetBatchesAndFallback(t *testing.T) {
 		}
 		ids = append(ids, f.publish(t, fmt.Sprint(i), fail).ID)
 	}
-	p := f.pool(setHandler{Handler: effectHandler(f), f: f, failWith: "77"}, testSpec, 2)
+	h := &committedHandler{setHandler: setHandler{Handler: effectHandler(f), f: f, failWith: "77"}, calls: map[string]int{}}
+	p := f.pool(h, testSpec, 2)
 	p.BatchSize = 16
 	var mu sync.Mutex
 	var ok, failed, biggest int
@@ -526,6 +569,19 @@ func TestSetBatchesAndFallback(t *testing.T) {
 	defer mu.Unlock()
 	if ok == 0 || failed == 0 || biggest < 2 {
 		t.Fatalf("batches: %d applied, %d fell back, largest %d; want both kinds and real batches", ok, failed, biggest)
+	}
+	// AfterCommit ran once per applied message, whichever path applied it,
+	// and never for a transaction that rolled back.
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, id := range ids {
+		want := 1
+		if i == 33 {
+			want = 0
+		}
+		if h.calls[id] != want {
+			t.Fatalf("message %d: %d after-commit calls, want %d", i, h.calls[id], want)
+		}
 	}
 }
 

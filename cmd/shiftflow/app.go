@@ -23,6 +23,7 @@ import (
 	"github.com/shiftflow/shiftflow/internal/metrics"
 	"github.com/shiftflow/shiftflow/internal/natslocal"
 	"github.com/shiftflow/shiftflow/workers"
+	"github.com/shiftflow/shiftflow/workers/approval"
 )
 
 // app holds a process's shared resources.
@@ -35,6 +36,9 @@ type app struct {
 	js       jetstream.JetStream
 	embedded *server.Server
 	closers  []func()
+	// approvalStates is set when this process runs the approval pool; its
+	// API then shares the pool's state cache.
+	approvalStates *approval.States
 }
 
 // loadConfig reads the environment; a bad value is a usage error (exit 2).

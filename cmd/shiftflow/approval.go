@@ -13,10 +13,13 @@ func init() {
 		a.metrics.InitConsumer("approval")
 	})
 	registerPool("approval", func(a *app) *workers.Pool {
+		if a.cfg.ApprovalStateCacheSize > 0 {
+			a.approvalStates = approval.NewStates(a.cfg.ApprovalStateCacheSize)
+		}
 		return &workers.Pool{
 			Spec:        approval.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait),
 			Concurrency: a.cfg.WorkerApprovalConcurrency, BatchSize: a.cfg.WorkerBatchSize,
-			Handler: &approval.Handler{Templates: approval.NewTemplates(a.cfg.TemplateCacheTTL), Metrics: a.metrics},
+			Handler: &approval.Handler{Templates: approval.NewTemplates(a.cfg.TemplateCacheTTL), States: a.approvalStates, Metrics: a.metrics},
 			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})

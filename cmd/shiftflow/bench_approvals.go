@@ -236,6 +236,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	defer nc.Close()
 	var mu sync.Mutex
 	seen := map[string]time.Time{}
+	evTime := map[string]time.Time{}
 	arrived := make(chan struct{}, total)
 	_, err = nc.Subscribe("evt.approval.instance.approved.>", func(m *nats.Msg) {
 		var e events.Envelope
@@ -245,6 +246,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		mu.Lock()
 		if _, dup := seen[e.Subject]; !dup {
 			seen[e.Subject] = time.Now()
+			evTime[e.Subject] = e.Time
 			arrived <- struct{}{}
 		}
 		mu.Unlock()
@@ -354,6 +356,18 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		}
 	}
 	mu.Unlock()
+	// Where the time goes: sent → command applied (the event's time, set by
+	// the worker before its commit) → event received.
+	var applied, delivered []time.Duration
+	for k := 0; k < count; k++ {
+		i := *n + k
+		if at, ok := seen["approvals/"+ids[i]]; ok {
+			applied = append(applied, evTime["approvals/"+ids[i]].Sub(sent[i]))
+			delivered = append(delivered, at.Sub(evTime["approvals/"+ids[i]]))
+		}
+	}
+	slices.Sort(applied)
+	slices.Sort(delivered)
 	var acc []time.Duration
 	for k := 0; k < count; k++ {
 		acc = append(acc, acceptedAt[*n+k].Sub(sent[*n+k]))
@@ -364,6 +378,9 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		percentile(lat, 0.5).Round(time.Microsecond*100), percentile(lat, 0.9).Round(time.Microsecond*100),
 		percentile(lat, 0.99).Round(time.Microsecond*100), percentile(lat, 1).Round(time.Microsecond*100), count-len(lat))
 	fmt.Printf("  HTTP 202 after p50 %s, p99 %s\n", percentile(acc, 0.5).Round(time.Microsecond*100), percentile(acc, 0.99).Round(time.Microsecond*100))
+	fmt.Printf("  command applied after p50 %s, p99 %s; then commit, relay and delivery p50 %s, p99 %s\n",
+		percentile(applied, 0.5).Round(time.Microsecond*100), percentile(applied, 0.99).Round(time.Microsecond*100),
+		percentile(delivered, 0.5).Round(time.Microsecond*100), percentile(delivered, 0.99).Round(time.Microsecond*100))
 	fmt.Printf("  %s\n", cpu1.perAction(cpu2, count))
 	if *pgStats {
 		if err := printStatements(ctx, count); err != nil {

@@ -110,7 +110,7 @@ func serve(ctx context.Context, withAPI bool, pools []string, ready func(addr st
 	var httpSrv *http.Server
 	{
 		deps := api.Deps{Config: a.cfg, DB: a.db, NC: a.nc, JS: a.js,
-			Publisher: events.NewPublisher(a.js, a.metrics), Metrics: a.metrics, Log: a.log}
+			Publisher: events.NewPublisher(a.js, a.metrics), Metrics: a.metrics, Log: a.log, ApprovalStates: a.approvalStates}
 		// Worker processes serve the ops endpoints only, for probes and scraping.
 		handler := api.NewOps(deps)
 		if withAPI {

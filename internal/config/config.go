@@ -84,6 +84,7 @@ type Config struct {
 	ReplanTimeLimit          time.Duration `envconfig:"REPLAN_TIME_LIMIT" default:"10s" desc:"solver time of an automatic re-plan"`
 	ReplanChangeWeight       int           `envconfig:"REPLAN_CHANGE_WEIGHT" default:"1000" desc:"penalty per assignment a re-plan changes (high keeps the published roster; low lets a re-plan also improve it)"`
 	TemplateCacheTTL         time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
+	ApprovalStateCacheSize   int           `envconfig:"APPROVAL_STATE_CACHE" default:"20000" desc:"approval states the approval worker keeps in memory for itself and the API of the same process (0: none)"`
 	PreferWaitMax            time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
 }
 
@@ -185,6 +186,9 @@ func (c *Config) Validate() error {
 		if n < 1 {
 			bad(v, strconv.Itoa(n), "a positive integer")
 		}
+	}
+	if c.ApprovalStateCacheSize < 0 {
+		bad("APPROVAL_STATE_CACHE", strconv.Itoa(c.ApprovalStateCacheSize), "zero or more")
 	}
 	if c.ReplanChangeWeight < 0 {
 		bad("REPLAN_CHANGE_WEIGHT", strconv.Itoa(c.ReplanChangeWeight), "zero or more")

@@ -31,6 +31,8 @@ type batchInstance struct {
 	loaded     *flow.Instance // nil: created in this batch
 	oldVersion int
 	current    *flow.Instance
+	// cached: loaded from States, so possibly older than the database.
+	cached bool
 }
 
 // HandleBatch applies a batch of commands with set-based statements: one
@@ -61,20 +63,36 @@ func (h *Handler) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*worke
 			return err
 		}
 		cmds = append(cmds, command{env: env, cmd: c, id: id})
-		ids = append(ids, id)
 	}
-	rows, err := tx.Q.GetInstancesByID(ctx, ids)
-	if err != nil {
-		return err
-	}
+	// Instances this process wrote or read lately come from memory; if one
+	// changed elsewhere since, the optimistic lock fails the batch and the
+	// commands are applied one by one from fresh reads.
 	insts := map[uuid.UUID]*batchInstance{}
-	for _, r := range rows {
-		st := new(flow.Instance)
-		if err := json.Unmarshal(r.State, st); err != nil {
+	for _, c := range cmds {
+		if st, ok := h.States.Get(c.env.OrgID, c.id); ok {
+			insts[c.id] = &batchInstance{org: c.env.OrgID, loaded: st, oldVersion: st.Version, current: st, cached: true}
+		} else {
+			ids = append(ids, c.id)
+		}
+	}
+	if len(ids) > 0 {
+		rows, err := tx.Q.GetInstancesByID(ctx, ids)
+		if err != nil {
 			return err
 		}
-		insts[r.ID] = &batchInstance{org: r.OrgID, loaded: st, oldVersion: int(r.Version), current: st}
+		for _, r := range rows {
+			if insts[r.ID] != nil {
+				continue
+			}
+			st := new(flow.Instance)
+			if err := json.Unmarshal(r.State, st); err != nil {
+				return err
+			}
+			insts[r.ID] = &batchInstance{org: r.OrgID, loaded: st, oldVersion: int(r.Version), current: st}
+			h.States.Put(r.OrgID, r.ID, st)
+		}
 	}
+	var err error
 	audit := dbsqlc.InsertAuditLogsParams{}
 	var timers []flow.Timer
 	var timerInstances []uuid.UUID
@@ -121,6 +139,11 @@ func (h *Handler) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*worke
 			}
 		}
 		res, err := flow.Apply(tmpl, st, cmd.Command, dir)
+		if (err != nil || res.Noop) && bi != nil && bi.cached {
+			// A refusal or a no-op writes no instance, so no optimistic lock
+			// would catch a stale cached state: decide it on a fresh read.
+			return errBatchRetry
+		}
 		if err != nil {
 			if StatusOf(err) == 0 {
 				return err
@@ -161,7 +184,19 @@ func (h *Handler) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*worke
 			h.Metrics.ApprovalActionDuration.WithLabelValues(string(cmd.Action)).Observe(time.Since(start).Seconds())
 		}
 	}
-	return h.storeBatch(ctx, tx, insts, audit, timers, timerInstances, timerOrgs, cancelled)
+	if err := h.storeBatch(ctx, tx, insts, audit, timers, timerInstances, timerOrgs, cancelled); err != nil {
+		return err
+	}
+	if h.States != nil {
+		tx.AfterCommit(func() {
+			for id, bi := range insts {
+				if bi.current != bi.loaded {
+					h.States.Put(bi.org, id, bi.current)
+				}
+			}
+		})
+	}
+	return nil
 }
 
 func (h *Handler) storeBatch(ctx context.Context, tx *workers.Tx, insts map[uuid.UUID]*batchInstance, audit dbsqlc.InsertAuditLogsParams,

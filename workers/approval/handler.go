@@ -29,7 +29,9 @@ func Consumer(maxDeliver int, ackWait time.Duration) events.ConsumerSpec {
 // Handler applies approval commands.
 type Handler struct {
 	Templates *Templates
-	Metrics   *metrics.Metrics
+	// States, when set, caches committed instance states (see States).
+	States  *States
+	Metrics *metrics.Metrics
 	// Now is the clock of timer commands; tests may replace it.
 	Now func() time.Time
 }
@@ -109,6 +111,7 @@ func (h *Handler) apply(ctx context.Context, tx *workers.Tx, env events.Envelope
 				return workers.Permanent(fmt.Errorf("approval %s: stored state: %w", id, err))
 			}
 			oldVersion = int(row.Version)
+			h.States.Put(org, id, st)
 			if tmpl, err = h.Templates.Version(ctx, tx.Q, org, row.TemplateID, int(row.TemplateVersion)); err != nil {
 				return err
 			}
@@ -142,6 +145,9 @@ func (h *Handler) apply(ctx context.Context, tx *workers.Tx, env events.Envelope
 		}
 		if err := h.audit(ctx, tx, env, cmd, "applied", ""); err != nil {
 			return err
+		}
+		if h.States != nil {
+			tx.AfterCommit(func() { h.States.Put(org, id, res.Instance) })
 		}
 		return h.emit(ctx, tx, org, env.ID, res)
 	}

@@ -1,0 +1,92 @@
+package approval
+
+import (
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/shiftflow/shiftflow/flow"
+)
+
+// States keeps the latest committed state of recently used approvals in
+// memory, so that neither the API's check nor the worker's batch has to read
+// an instance back from PostgreSQL right after this process wrote it.
+//
+// An entry is a committed snapshot, never an uncommitted one, but it may be
+// older than the database (another process changed the instance). That is
+// safe by construction: the worker's writes carry the optimistic-lock
+// version, so a batch applied to an old state fails and is applied again
+// from a fresh read; and the API only trusts a cached state to let a command
+// through (the worker decides), re-reading the database before it refuses
+// one. States never change once stored (flow.Apply returns new ones), so
+// entries are shared without copying.
+type States struct {
+	mu  sync.Mutex
+	lru *simplelru.LRU[uuid.UUID, State]
+}
+
+// State is one cached instance.
+type State struct {
+	Org      string
+	Instance *flow.Instance
+}
+
+// NewStates holds up to size instances (least recently used go first).
+func NewStates(size int) *States {
+	if size <= 0 {
+		size = 10000
+	}
+	l, _ := simplelru.NewLRU[uuid.UUID, State](size, nil) // errors only on size <= 0
+	return &States{lru: l}
+}
+
+// Get returns the cached state of instance id in org. A nil *States is an
+// empty cache.
+func (s *States) Get(org string, id uuid.UUID) (*flow.Instance, bool) {
+	if s == nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	st, ok := s.lru.Get(id)
+	s.mu.Unlock()
+	if !ok || st.Org != org {
+		return nil, false
+	}
+	return st.Instance, true
+}
+
+// Put records a committed state unless a newer one is cached: a slow reader
+// never replaces what a writer stored after it read.
+func (s *States) Put(org string, id uuid.UUID, in *flow.Instance) {
+	if s == nil || in == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.lru.Peek(id); ok && old.Org == org && old.Instance.Version > in.Version {
+		return
+	}
+	s.lru.Add(id, State{Org: org, Instance: in})
+}
+
+// Forget drops an instance, e.g. when its state may have changed in a way
+// the cache cannot see.
+func (s *States) Forget(id uuid.UUID) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.lru.Remove(id)
+	s.mu.Unlock()
+}
+
+// Len is the number of cached instances.
+func (s *States) Len() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lru.Len()
+}

@@ -1,0 +1,65 @@
+package approval
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftflow/shiftflow/flow"
+)
+
+func TestStates(t *testing.T) {
+	id, other := uuid.New(), uuid.New()
+	v := func(n int) *flow.Instance { return &flow.Instance{Version: n} }
+	tests := []struct {
+		name    string
+		do      func(s *States)
+		org     string
+		want    int // version; 0 = miss
+		wantLen int
+	}{
+		{"miss", func(s *States) {}, "acme", 0, 0},
+		{"put then get", func(s *States) { s.Put("acme", id, v(1)) }, "acme", 1, 1},
+		{"another org never sees it", func(s *States) { s.Put("acme", id, v(1)) }, "globex", 0, 1},
+		{"newer replaces", func(s *States) { s.Put("acme", id, v(1)); s.Put("acme", id, v(3)) }, "acme", 3, 1},
+		{"a slow reader's older state does not", func(s *States) { s.Put("acme", id, v(3)); s.Put("acme", id, v(2)) }, "acme", 3, 1},
+		{"forget", func(s *States) { s.Put("acme", id, v(3)); s.Forget(id); s.Put("acme", id, v(2)) }, "acme", 2, 1},
+		{"nil state ignored", func(s *States) { s.Put("acme", id, nil) }, "acme", 0, 0},
+		{"least recently used goes first", func(s *States) {
+			s.Put("acme", id, v(1))
+			s.Put("acme", other, v(1))
+			s.Get("acme", id)
+			s.Put("acme", uuid.New(), v(1)) // size 2: other goes
+		}, "acme", 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewStates(2)
+			tt.do(s)
+			got := 0
+			if st, ok := s.Get(tt.org, id); ok {
+				got = st.Version
+			}
+			if got != tt.want {
+				t.Fatalf("version %d, want %d (0: not cached)", got, tt.want)
+			}
+			if s.Len() != tt.wantLen {
+				t.Fatalf("len %d, want %d", s.Len(), tt.wantLen)
+			}
+		})
+	}
+	s := NewStates(2)
+	s.Put("acme", id, v(1))
+	s.Put("acme", other, v(1))
+	s.Get("acme", id)
+	s.Put("acme", uuid.New(), v(1))
+	if _, ok := s.Get("acme", other); ok {
+		t.Fatal("the least recently used instance was kept")
+	}
+	var none *States // a process without the approval pool
+	none.Put("acme", id, v(1))
+	none.Forget(id)
+	if _, ok := none.Get("acme", id); ok || none.Len() != 0 {
+		t.Fatal("a nil cache must be empty")
+	}
+}
