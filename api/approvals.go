@@ -116,7 +116,7 @@ func (s *Server) submitApproval(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusUnprocessableEntity, "the form does not match the template's schema", out...)
 		return
 	}
-	instanceID := uuid.NewString()
+	instanceID := uuid.Must(uuid.NewV7()).String()
 	cmd := flow.Command{Action: flow.ActSubmit, Actor: req.Initiator, At: time.Now().UTC(), InstanceID: instanceID,
 		Org: org, Form: req.Form, Chosen: req.Chosen}
 	dir := &approval.Directory{Ctx: r.Context(), Q: q, Org: org}

@@ -45,7 +45,7 @@ func New(orgID, source, typ, subject string, data any) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("event %s data: %w", typ, err)
 	}
 	e := Envelope{
-		SpecVersion: SpecVersion, ID: uuid.NewString(), Source: source, Type: typ, Subject: subject,
+		SpecVersion: SpecVersion, ID: uuid.Must(uuid.NewV7()).String(), Source: source, Type: typ, Subject: subject,
 		Time: time.Now().UTC().Truncate(time.Microsecond), DataContentType: "application/json", OrgID: orgID, Data: raw,
 	}
 	return e, e.Validate()
