@@ -78,7 +78,8 @@
 // one-row moves cannot; its roster is kept when it beats the best one.
 // Windows start at a week; after a sweep's worth of failures in a row they
 // double, up to what the dense LP holds, since long windows free the rules
-// that span them (weekends, minutes over the horizon).
+// that span them (weekends, minutes over the horizon). On a small staff
+// (lsOnlyStaff) the last of several workers keeps to the local search.
 //
 // The search minimises hard violations first (they weigh hardWeight per
 // unit) and the penalty second; the result's feasibility, penalty and

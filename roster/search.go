@@ -788,6 +788,14 @@ func (w *worker) windowLP(stop *atomic.Bool, a, b int, budget int64) bool {
 	return false
 }
 
+// lsOnlyStaff: with at most this many employees and several threads, one
+// worker never runs window LPs. Its local search steps are cheap there and
+// worth a thread of their own (instance 19, 60 s: median 3482 over seven
+// runs against 3556 over five with window LPs on both threads; 22: 42859
+// against 44783), while larger staffs need every thread on windows (13:
+// 1520-1535 against 1397-1437; 21 and 23 also did worse).
+const lsOnlyStaff = 50
+
 // minWindowLen is the first window LP's length in days.
 const minWindowLen = 7
 

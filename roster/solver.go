@@ -162,7 +162,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 		if i == 0 {
 			workers[i].cgWork = lpWorkBudget(opt, threads)
 		}
-		workers[i].winWork = lpWorkBudget(opt, threads) / 4
+		workers[i].winWork = windowWork(p, opt, threads, i)
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()
@@ -208,6 +208,16 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 // derived from the options only, so single-threaded runs stay reproducible:
 // about half the time limit at a nominal DP speed, all of it when other
 // workers run the local search meanwhile.
+// windowWork is the DP work one window LP of worker i may use; 0 keeps the
+// worker on local search (the last of several on a small staff, see
+// lsOnlyStaff).
+func windowWork(p *problem, opt Options, threads, i int) int64 {
+	if threads > 1 && i == threads-1 && p.E <= lsOnlyStaff {
+		return 0
+	}
+	return lpWorkBudget(opt, threads) / 4
+}
+
 func lpWorkBudget(opt Options, threads int) int64 {
 	const unitsPerSecond = 20_000_000
 	switch {

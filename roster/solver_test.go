@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -534,5 +535,30 @@ func TestWindowLengths(t *testing.T) {
 	want := min(p.D, (maxMasterRows-p.E)/cellsPerDay)
 	if got := w.maxWindowLen(); got != want {
 		t.Fatalf("max window length %d, want %d", got, want)
+	}
+}
+
+// On a small staff the last of several workers stays on local search; every
+// other worker, and every worker of a larger staff, gets window LPs.
+func TestWindowWork(t *testing.T) {
+	opt := Options{TimeLimit: 10 * time.Second}
+	for _, tt := range []struct {
+		staff, threads int
+		none           []int // workers without window LPs
+	}{
+		{40, 1, nil},
+		{40, 2, []int{1}},
+		{40, 4, []int{3}},
+		{lsOnlyStaff, 2, []int{1}},
+		{lsOnlyStaff + 1, 2, nil},
+		{120, 4, nil},
+	} {
+		p := &problem{E: tt.staff}
+		for i := 0; i < tt.threads; i++ {
+			got := windowWork(p, opt, tt.threads, i)
+			if slices.Contains(tt.none, i) != (got == 0) {
+				t.Fatalf("%d employees, %d threads: worker %d window work %d, want none for %v", tt.staff, tt.threads, i, got, tt.none)
+			}
+		}
 	}
 }
