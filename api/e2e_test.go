@@ -111,7 +111,7 @@ func (e *e2e) startWorkers() {
 		handler = e.opts.wrap(handler)
 	}
 	fast := workers.ExponentialBackoff(50*time.Millisecond, time.Second, 0.1)
-	pool := &workers.Pool{Spec: approval.Consumer(e.opts.maxDeliver, 5*time.Second), Concurrency: 8, BatchSize: 8, Handler: handler,
+	pool := &workers.Pool{Spec: approval.Consumer(e.opts.maxDeliver, 5*time.Second), Concurrency: 8, BatchSize: 8, GroupCommit: true, Handler: handler,
 		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	fanout := &workers.Pool{Spec: webhooks.Consumer(5, 5*time.Second), Concurrency: 8, BatchSize: 8, Handler: webhooks.FanOutBatched(e.deps.DB),

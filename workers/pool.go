@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +38,14 @@ type Pool struct {
 	// retried message by message, so batching never changes outcomes. Only
 	// for handlers whose Handle is cheap: it may run again on that retry.
 	BatchSize int
+	// GroupCommit, with BatchSize > 1, lets one worker at a time collect
+	// the next batch, and while another batch is being applied it keeps
+	// collecting until that one is done (or its batch is full, or
+	// groupWaitMax passed). At a moderate rate that is one transaction at a
+	// time, each with what arrived during the previous one, instead of
+	// several one-message transactions; under load batches fill at once and
+	// run in parallel as before.
+	GroupCommit bool
 	// FetchExpiry and Heartbeat tune the pull requests; short values make a
 	// restarted server noticed sooner.
 	FetchExpiry time.Duration
@@ -113,11 +122,25 @@ func (p *Pool) Run(ctx context.Context) error {
 	ready := make(chan jetstream.Msg, p.Concurrency*p.BatchSize)
 	if p.BatchSize > 1 {
 		var workers sync.WaitGroup
+		var collect sync.Mutex
+		var busy atomic.Int32
+		finished := make(chan struct{}, 1)
+		group := p.GroupCommit
 		for i := 0; i < p.Concurrency; i++ {
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
-				for first := range ready {
+				for {
+					if group {
+						collect.Lock()
+					}
+					first, ok := <-ready
+					if !ok {
+						if group {
+							collect.Unlock()
+						}
+						return
+					}
 					batch := []jetstream.Msg{first}
 				fill:
 					for len(batch) < p.BatchSize {
@@ -131,7 +154,38 @@ func (p *Pool) Run(ctx context.Context) error {
 							break fill
 						}
 					}
+					if group && len(batch) < p.BatchSize && busy.Load() > 0 {
+						select {
+						case <-finished:
+						default:
+						}
+						t := time.NewTimer(groupWaitMax)
+					wait:
+						for len(batch) < p.BatchSize && busy.Load() > 0 {
+							select {
+							case m, ok := <-ready:
+								if !ok {
+									break wait
+								}
+								batch = append(batch, m)
+							case <-finished:
+								break wait
+							case <-t.C:
+								break wait
+							}
+						}
+						t.Stop()
+					}
+					busy.Add(1)
+					if group {
+						collect.Unlock()
+					}
 					p.processBatch(workCtx, batch)
+					busy.Add(-1)
+					select {
+					case finished <- struct{}{}:
+					default:
+					}
 					for range batch {
 						<-slots
 						inflight.Done()
@@ -343,6 +397,9 @@ func (p *Pool) settle(ctx context.Context, raw jetstream.Msg, m *Message, err er
 		p.observe("retry", start)
 	}
 }
+
+// groupWaitMax bounds how long GroupCommit holds a batch back.
+const groupWaitMax = 20 * time.Millisecond
 
 // processBatch applies several first deliveries in one transaction. Any
 // failure rolls the batch back and each message is processed on its own,

@@ -639,3 +639,68 @@ func TestSetBatchesWithNothingToWrite(t *testing.T) {
 		t.Fatalf("%d processed rows, want 10 (the applied messages)", n)
 	}
 }
+
+// slowBatches is a set handler whose transactions take a while, like
+// commits on a busy database.
+type slowBatches struct {
+	setHandler
+	delay time.Duration
+}
+
+// BatchSingles: single messages take the batch path too, as the approval
+// handler's do, so every transaction is counted by batchHook.
+func (s slowBatches) BatchSingles() bool { return true }
+
+func (s slowBatches) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) error {
+	time.Sleep(s.delay)
+	return s.setHandler.HandleBatch(ctx, tx, msgs)
+}
+
+// With GroupCommit, messages arriving one by one while a batch is being
+// applied wait for it and go into the next transaction together: fewer
+// transactions than idle workers taking one message each, every message
+// still applied exactly once.
+func TestGroupCommitFormsLargerBatches(t *testing.T) {
+	transactions := func(group bool) int {
+		f := newFixture(t)
+		p := f.pool(slowBatches{setHandler: setHandler{Handler: effectHandler(f), f: f}, delay: 15 * time.Millisecond}, testSpec, 4)
+		p.BatchSize, p.GroupCommit = 64, group
+		var mu sync.Mutex
+		txns := 0
+		p.batchHook = func(size int, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				txns++
+			}
+		}
+		start(t, p)
+		// The consumer is running once a first message is through.
+		f.publish(t, "warm-up", "")
+		waitFor(t, 30*time.Second, "the first message applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == 1 })
+		mu.Lock()
+		txns = 0
+		mu.Unlock()
+		// One message every 5 ms: slower than four workers apply 15 ms
+		// transactions, so without group commit a worker is always idle.
+		const n = 40
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; i < n; i++ {
+			f.publish(t, fmt.Sprint(i), "")
+			<-tick.C
+		}
+		waitFor(t, 30*time.Second, "every message applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == n+1 })
+		if d := f.count(t, `SELECT count(*) FROM (SELECT message_id FROM test_effects GROUP BY message_id HAVING count(*) > 1) d`); d != 0 {
+			t.Fatalf("%d messages applied more than once", d)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return txns
+	}
+	plain, grouped := transactions(false), transactions(true)
+	t.Logf("40 messages: %d transactions without group commit, %d with", plain, grouped)
+	if 3*grouped > 2*plain {
+		t.Fatalf("group commit used %d transactions, plain batching %d: want at most two thirds", grouped, plain)
+	}
+}

@@ -18,7 +18,7 @@ func init() {
 		}
 		return &workers.Pool{
 			Spec:        approval.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait),
-			Concurrency: a.cfg.WorkerApprovalConcurrency, BatchSize: a.cfg.WorkerBatchSize,
+			Concurrency: a.cfg.WorkerApprovalConcurrency, BatchSize: a.cfg.WorkerBatchSize, GroupCommit: true,
 			Handler: &approval.Handler{Templates: approval.NewTemplates(a.cfg.TemplateCacheTTL), States: a.approvalStates, Metrics: a.metrics},
 			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
