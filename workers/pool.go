@@ -122,70 +122,18 @@ func (p *Pool) Run(ctx context.Context) error {
 	ready := make(chan jetstream.Msg, p.Concurrency*p.BatchSize)
 	if p.BatchSize > 1 {
 		var workers sync.WaitGroup
-		var collect sync.Mutex
-		var busy atomic.Int32
-		finished := make(chan struct{}, 1)
-		group := p.GroupCommit
+		b := &batcher{ready: ready, size: p.BatchSize, group: p.GroupCommit, finished: make(chan struct{}, 1)}
 		for i := 0; i < p.Concurrency; i++ {
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
 				for {
-					if group {
-						collect.Lock()
-					}
-					first, ok := <-ready
+					batch, ok := b.next()
 					if !ok {
-						if group {
-							collect.Unlock()
-						}
 						return
 					}
-					batch := []jetstream.Msg{first}
-				fill:
-					for len(batch) < p.BatchSize {
-						select {
-						case m, ok := <-ready:
-							if !ok {
-								break fill
-							}
-							batch = append(batch, m)
-						default:
-							break fill
-						}
-					}
-					if group && len(batch) < p.BatchSize && busy.Load() > 0 {
-						select {
-						case <-finished:
-						default:
-						}
-						t := time.NewTimer(groupWaitMax)
-					wait:
-						for len(batch) < p.BatchSize && busy.Load() > 0 {
-							select {
-							case m, ok := <-ready:
-								if !ok {
-									break wait
-								}
-								batch = append(batch, m)
-							case <-finished:
-								break wait
-							case <-t.C:
-								break wait
-							}
-						}
-						t.Stop()
-					}
-					busy.Add(1)
-					if group {
-						collect.Unlock()
-					}
 					p.processBatch(workCtx, batch)
-					busy.Add(-1)
-					select {
-					case finished <- struct{}{}:
-					default:
-					}
+					b.done()
 					for range batch {
 						<-slots
 						inflight.Done()
@@ -400,6 +348,84 @@ func (p *Pool) settle(ctx context.Context, raw jetstream.Msg, m *Message, err er
 
 // groupWaitMax bounds how long GroupCommit holds a batch back.
 const groupWaitMax = 20 * time.Millisecond
+
+// batcher hands the pool's workers their batches (see Pool.GroupCommit).
+type batcher struct {
+	ready    chan jetstream.Msg
+	size     int
+	group    bool
+	collect  sync.Mutex // with group: one worker collects at a time
+	busy     atomic.Int32
+	finished chan struct{} // a batch was applied
+}
+
+// next returns the next batch, or false once ready is closed and empty.
+func (b *batcher) next() ([]jetstream.Msg, bool) {
+	if b.group {
+		b.collect.Lock()
+		defer b.collect.Unlock()
+	}
+	first, ok := <-b.ready
+	if !ok {
+		return nil, false
+	}
+	batch := b.fill([]jetstream.Msg{first})
+	if b.group && len(batch) < b.size && b.busy.Load() > 0 {
+		batch = b.await(batch)
+	}
+	b.busy.Add(1)
+	return batch, true
+}
+
+// fill adds the messages already waiting, up to size.
+func (b *batcher) fill(batch []jetstream.Msg) []jetstream.Msg {
+	for len(batch) < b.size {
+		select {
+		case m, ok := <-b.ready:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// await keeps adding messages while another batch is being applied, until
+// one finishes, the batch is full or groupWaitMax passes.
+func (b *batcher) await(batch []jetstream.Msg) []jetstream.Msg {
+	select {
+	case <-b.finished: // a signal from before this wait
+	default:
+	}
+	t := time.NewTimer(groupWaitMax)
+	defer t.Stop()
+	for len(batch) < b.size && b.busy.Load() > 0 {
+		select {
+		case m, ok := <-b.ready:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, m)
+		case <-b.finished:
+			return batch
+		case <-t.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// done marks a batch from next as applied.
+func (b *batcher) done() {
+	b.busy.Add(-1)
+	select {
+	case b.finished <- struct{}{}:
+	default:
+	}
+}
 
 // processBatch applies several first deliveries in one transaction. Any
 // failure rolls the batch back and each message is processed on its own,
