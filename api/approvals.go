@@ -182,6 +182,9 @@ func (s *Server) publishApprovalCommand(w http.ResponseWriter, r *http.Request, 
 					p.Errors = append(p.Errors, FieldError{Field: "form." + f.Field, Reason: f.Reason})
 				}
 				p.Extensions = map[string]any{"command_id": env.ID}
+				if rej.RetryAfterS > 0 {
+					w.Header().Set("Retry-After", strconv.Itoa(rej.RetryAfterS))
+				}
 				writeProblem(w, r, p)
 				return
 			}
@@ -460,6 +463,9 @@ func (s *Server) loadInstance(r *http.Request, org, id string) (*flow.Instance, 
 	if err := json.Unmarshal(row.State, &st); err != nil {
 		return nil, err
 	}
+	// A caller who saw this state (a GET, or the outcome of its own action)
+	// has its next action checked against it or a newer one.
+	s.deps.ApprovalStates.Put(org, uid, &st)
 	return &st, nil
 }
 

@@ -654,12 +654,23 @@ func TestE2EUrgeAndCC(t *testing.T) {
 	if len(items) != 1 || items[0].(map[string]any)["instance_id"] != id {
 		t.Fatalf("hr1's copies: %v", items)
 	}
+	before := e.cachedState(id, 1)
 	e.mustAct(id, map[string]any{"action": "urge", "actor": "alice"})
 	e.eventsOf(id, "approval.task.urged")
 	res := e.act(id, map[string]any{"action": "urge", "actor": "alice"})
 	assertProblem(t, res, 429)
 	if res.header.Get("Retry-After") == "" {
 		t.Fatal("429 urge without Retry-After")
+	}
+	// The same refusal decided by the worker (the API's cached state is from
+	// before the first urge, as when another replica applied it) also says
+	// when to try again.
+	e.states.Forget(uuid.MustParse(id))
+	e.states.Put("acme", uuid.MustParse(id), before)
+	res = e.act(id, map[string]any{"action": "urge", "actor": "alice"})
+	assertProblem(t, res, 429)
+	if res.header.Get("Retry-After") == "" {
+		t.Fatal("429 urge refused by the worker without Retry-After")
 	}
 }
 

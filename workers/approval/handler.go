@@ -310,6 +310,9 @@ func (h *Handler) reject(ctx context.Context, tx *workers.Tx, env events.Envelop
 	if errors.As(cause, &fe) {
 		data.Reason = fe.Reason
 		data.Fields = fe.Fields
+		if fe.RetryAfter > 0 {
+			data.RetryAfterS = int(fe.RetryAfter.Seconds() + 0.999)
+		}
 	}
 	e, err := events.New(env.OrgID, Source, EventCommandRejected, "approvals/"+cmd.InstanceID, data)
 	if err != nil {

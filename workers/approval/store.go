@@ -79,6 +79,8 @@ type RejectedData struct {
 	Status     int               `json:"status"` // the HTTP status the refusal maps to
 	Reason     string            `json:"reason"`
 	Fields     []flow.FieldError `json:"fields,omitempty"`
+	// RetryAfterS is when a rate-limited action (urge) may be tried again.
+	RetryAfterS int `json:"retry_after_s,omitempty"`
 }
 
 // StatusOf maps an engine refusal to its HTTP status; 0 means "not a refusal".
