@@ -620,7 +620,11 @@ func TestSetBatchesWithNothingToWrite(t *testing.T) {
 		skipIDs = append(skipIDs, f.publish(t, fmt.Sprintf("skip-%d", i), "").ID)
 	}
 	var skipped atomic.Int64
-	p := f.pool(skipHandler{setHandler: setHandler{Handler: effectHandler(f), f: f}, skipped: &skipped}, testSpec, 1)
+	// A long AckWait: on a starved CI machine a skipped message redelivered
+	// after 1 s would take the one-by-one path, which this handler applies.
+	spec := testSpec
+	spec.AckWait = 30 * time.Second
+	p := f.pool(skipHandler{setHandler: setHandler{Handler: effectHandler(f), f: f}, skipped: &skipped}, spec, 1)
 	p.BatchSize = 16
 	start(t, p)
 	waitFor(t, 30*time.Second, "the skipped messages acknowledged", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
