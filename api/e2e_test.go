@@ -133,6 +133,13 @@ func (e *e2e) startWorkers() {
 		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	jobs := &replay.Jobs{Replayer: &replay.Replayer{DB: e.deps.DB, Publisher: e.deps.Publisher}, Log: quiet, Interval: 100 * time.Millisecond, OutcomeWait: 20 * time.Second}
+	// As in an `all` process: the pools' events are forwarded at commit,
+	// the relay publishes the rest.
+	fwd := &events.Forwarder{Pool: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, Grace: 5 * time.Second}
+	for _, p := range []*workers.Pool{pool, fanout, solver, replans} {
+		p.Forwarder = fwd
+	}
+	run(fwd.Run)
 	run(relay.Run)
 	run(pool.Run)
 	run(fanout.Run)

@@ -7,7 +7,9 @@ WITH e AS (
 INSERT INTO event_outbox (seq) SELECT seq FROM e;
 
 -- name: InsertEvents :exec
--- Every event of a transaction in one statement.
+-- Every event of a transaction in one statement. With forward_grace_ms the
+-- writer publishes them itself after its commit (events.Forwarder) and the
+-- relay takes over only what is still pending after that many milliseconds.
 WITH e AS (
     INSERT INTO events (id, org_id, type, source, subject, time, data)
     SELECT unnest(sqlc.arg('ids')::uuid[]), unnest(sqlc.arg('org_ids')::text[]), unnest(sqlc.arg('types')::text[]),
@@ -15,7 +17,8 @@ WITH e AS (
            unnest(sqlc.arg('datas')::text[])::jsonb
     RETURNING seq
 )
-INSERT INTO event_outbox (seq) SELECT seq FROM e;
+INSERT INTO event_outbox (seq, not_before)
+SELECT seq, now() + sqlc.narg('forward_grace_ms')::int * interval '1 millisecond' FROM e;
 
 -- name: ClaimPendingEvents :many
 -- Several relays may run: each claims a disjoint batch. The claimed seqs are
@@ -24,7 +27,8 @@ INSERT INTO event_outbox (seq) SELECT seq FROM e;
 SELECT e.id, e.seq, e.org_id, e.type, e.source, e.subject, e.time, e.data
 FROM events e
 WHERE e.seq = ANY (ARRAY(
-    SELECT o.seq FROM event_outbox o ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED
+    SELECT o.seq FROM event_outbox o WHERE o.not_before IS NULL OR o.not_before <= now()
+    ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED
 )::bigint[])
 ORDER BY e.seq;
 
@@ -46,6 +50,20 @@ WITH done AS (
 UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = pos.stream_seq
 FROM pos JOIN done ON done.seq = pos.seq
 WHERE e.seq = pos.seq;
+
+-- name: MarkEventsForwarded :exec
+-- The forwarder's mark, by event id. The outbox rows are locked first, as the
+-- relay does; one the relay has taken over is gone and left to it.
+WITH pos AS (
+    SELECT unnest(sqlc.arg('ids')::uuid[]) AS id, unnest(sqlc.arg('stream_seqs')::bigint[]) AS stream_seq
+), done AS (
+    DELETE FROM event_outbox o USING events ev, pos
+    WHERE ev.id = pos.id AND o.seq = ev.seq
+    RETURNING o.seq
+)
+UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = pos.stream_seq
+FROM pos, done
+WHERE e.id = pos.id AND e.seq = done.seq;
 
 -- name: ListEventLog :many
 SELECT id, seq, org_id, type, source, subject, time, data, status, stream_seq, published_at, created_at

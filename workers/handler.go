@@ -50,6 +50,7 @@ type Tx struct {
 	emitted []events.Envelope
 	flushed int
 	after   []func()
+	fwd     *events.Forwarder
 }
 
 // AfterCommit runs f once the transaction has committed; never when it rolls
@@ -60,15 +61,18 @@ func (t *Tx) committed() {
 	for _, f := range t.after {
 		f()
 	}
+	t.fwd.Forward(t.emitted)
 }
 
-func newTx(tx *db.Tx) *Tx {
+// newTx wraps tx; with fwd the events it emits are published right after
+// the commit, with the relay as the fallback.
+func newTx(tx *db.Tx, fwd *events.Forwarder) *Tx {
 	p := tx.Pipeline()
-	return &Tx{Tx: tx, Q: dbsqlc.New(p.Immediate()), D: dbsqlc.New(p.Deferred()), pipe: p}
+	return &Tx{Tx: tx, Q: dbsqlc.New(p.Immediate()), D: dbsqlc.New(p.Deferred()), pipe: p, fwd: fwd}
 }
 
-// Emit writes an event into the outbox in this transaction; the relay
-// publishes it after commit. Events are queued and inserted together, in
+// Emit writes an event into the outbox in this transaction; after the
+// commit the pool's forwarder (else the relay) publishes it. Events are queued and inserted together, in
 // one statement, just before the commit.
 func (t *Tx) Emit(ctx context.Context, e events.Envelope) error {
 	if err := e.Validate(); err != nil {
@@ -100,6 +104,7 @@ func (t *Tx) flushEvents(ctx context.Context) error {
 		p.Times = append(p.Times, e.Time)
 		p.Datas = append(p.Datas, string(e.Data))
 	}
+	p.ForwardGraceMs = t.fwd.GraceMs()
 	t.flushed = len(t.emitted)
 	return t.D.InsertEvents(ctx, p)
 }

@@ -46,6 +46,9 @@ type Pool struct {
 	// several one-message transactions; under load batches fill at once and
 	// run in parallel as before.
 	GroupCommit bool
+	// Forwarder, when set, publishes the events a handler emits as soon as
+	// its transaction commits; the outbox relay remains the fallback.
+	Forwarder *events.Forwarder
 	// FetchExpiry and Heartbeat tune the pull requests; short values make a
 	// restarted server noticed sooner.
 	FetchExpiry time.Duration
@@ -485,7 +488,7 @@ func (p *Pool) processBatch(ctx context.Context, raws []jetstream.Msg) {
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		wtx := newTx(tx)
+		wtx := newTx(tx, p.Forwarder)
 		for _, it := range items {
 			if err := wtx.D.InsertProcessedMessage(ctx, dbsqlc.InsertProcessedMessageParams{Consumer: it.m.Consumer, MessageID: it.m.ID}); err != nil {
 				return err
@@ -562,7 +565,7 @@ func (p *Pool) processSetBatch(ctx context.Context, bh BatchHandler, raws []jets
 			return err
 		}
 		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-		wtx := newTx(tx)
+		wtx := newTx(tx, p.Forwarder)
 		ids := make([]string, len(msgs))
 		for i, m := range msgs {
 			ids[i] = m.ID
@@ -697,7 +700,7 @@ func (p *Pool) run(ctx context.Context, m *Message) (err error) {
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	wtx := newTx(tx)
+	wtx := newTx(tx, p.Forwarder)
 	// The processed row goes first (queued, sent with the handler's first
 	// statement): a concurrent delivery of the same message blocks on it and
 	// then fails with a unique violation instead of applying twice.

@@ -708,3 +708,44 @@ func TestGroupCommitFormsLargerBatches(t *testing.T) {
 		t.Fatalf("group commit used %d transactions, plain batching %d: want at most two thirds", grouped, plain)
 	}
 }
+
+// With a forwarder the events a handler emits reach the stream right after
+// the commit, with no relay running: once each, and none from a batch that
+// rolled back (its messages are re-applied one by one and emit anew).
+func TestForwarderPublishesCommittedEvents(t *testing.T) {
+	f := newFixture(t)
+	fwd := &events.Forwarder{Pool: f.db, JS: f.js, Metrics: f.metrics, Grace: time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = fwd.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	p := f.pool(effectHandler(f), testSpec, 4)
+	p.BatchSize = 16
+	p.Forwarder = fwd
+	const n = 120
+	for i := 0; i < n; i++ {
+		fail := ""
+		if i == 37 {
+			fail = "always"
+		}
+		f.publish(t, fmt.Sprint(i), fail)
+	}
+	start(t, p)
+	waitFor(t, 30*time.Second, "every committed event published", func() bool {
+		return f.count(t, `SELECT count(*) FROM events WHERE type = 'test.effect.applied' AND status = 'published'`) == n-1
+	})
+	if e := f.count(t, `SELECT count(*) FROM events`); e != n-1 {
+		t.Fatalf("events = %d, want %d", e, n-1)
+	}
+	if o := f.count(t, `SELECT count(*) FROM event_outbox`); o != 0 {
+		t.Fatalf("outbox holds %d events", o)
+	}
+	waitFor(t, 5*time.Second, "the stream to hold them", func() bool { return f.streamMsgs(t, events.EventsStream) >= n-1 })
+	time.Sleep(200 * time.Millisecond) // a stray publish would land by now
+	if got := f.streamMsgs(t, events.EventsStream); got != n-1 {
+		t.Fatalf("EVENTS holds %d messages, want the %d committed events", got, n-1)
+	}
+	if d := f.count(t, `SELECT count(*) FROM events e WHERE e.stream_seq IS NULL OR e.published_at IS NULL`); d != 0 {
+		t.Fatalf("%d published rows lack their stream position", d)
+	}
+}

@@ -39,6 +39,8 @@ type app struct {
 	// approvalStates is set when this process runs the approval pool; its
 	// API then shares the pool's state cache.
 	approvalStates *approval.States
+	// forwarder publishes what this process's pools commit (nil: off).
+	forwarder *events.Forwarder
 }
 
 // loadConfig reads the environment; a bad value is a usage error (exit 2).
@@ -239,6 +241,13 @@ func (a *app) components(names []string) ([]component, error) {
 			return nil, fmt.Errorf("unknown pool %q (known: %s)", n, strings.Join(poolNames(), ", "))
 		}
 		p := f(a)
+		if a.cfg.OutboxForwardGrace > 0 {
+			if a.forwarder == nil {
+				a.forwarder = &events.Forwarder{Pool: a.db, JS: a.js, Metrics: a.metrics, Log: a.log.With("component", "forwarder"), Grace: a.cfg.OutboxForwardGrace}
+				out = append(out, component{name: "forwarder", run: a.forwarder.Run})
+			}
+			p.Forwarder = a.forwarder
+		}
 		out = append(out, component{name: n, run: p.Run})
 	}
 	return out, nil

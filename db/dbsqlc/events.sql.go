@@ -17,7 +17,8 @@ const claimPendingEvents = `-- name: ClaimPendingEvents :many
 SELECT e.id, e.seq, e.org_id, e.type, e.source, e.subject, e.time, e.data
 FROM events e
 WHERE e.seq = ANY (ARRAY(
-    SELECT o.seq FROM event_outbox o ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED
+    SELECT o.seq FROM event_outbox o WHERE o.not_before IS NULL OR o.not_before <= now()
+    ORDER BY o.seq LIMIT $1 FOR UPDATE SKIP LOCKED
 )::bigint[])
 ORDER BY e.seq
 `
@@ -193,27 +194,32 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 const insertEvents = `-- name: InsertEvents :exec
 WITH e AS (
     INSERT INTO events (id, org_id, type, source, subject, time, data)
-    SELECT unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]),
-           unnest($4::text[]), unnest($5::text[]), unnest($6::timestamptz[]),
-           unnest($7::text[])::jsonb
+    SELECT unnest($2::uuid[]), unnest($3::text[]), unnest($4::text[]),
+           unnest($5::text[]), unnest($6::text[]), unnest($7::timestamptz[]),
+           unnest($8::text[])::jsonb
     RETURNING seq
 )
-INSERT INTO event_outbox (seq) SELECT seq FROM e
+INSERT INTO event_outbox (seq, not_before)
+SELECT seq, now() + $1::int * interval '1 millisecond' FROM e
 `
 
 type InsertEventsParams struct {
-	Ids      []uuid.UUID `json:"ids"`
-	OrgIds   []string    `json:"org_ids"`
-	Types    []string    `json:"types"`
-	Sources  []string    `json:"sources"`
-	Subjects []string    `json:"subjects"`
-	Times    []time.Time `json:"times"`
-	Datas    []string    `json:"datas"`
+	ForwardGraceMs *int32      `json:"forward_grace_ms"`
+	Ids            []uuid.UUID `json:"ids"`
+	OrgIds         []string    `json:"org_ids"`
+	Types          []string    `json:"types"`
+	Sources        []string    `json:"sources"`
+	Subjects       []string    `json:"subjects"`
+	Times          []time.Time `json:"times"`
+	Datas          []string    `json:"datas"`
 }
 
-// Every event of a transaction in one statement.
+// Every event of a transaction in one statement. With forward_grace_ms the
+// writer publishes them itself after its commit (events.Forwarder) and the
+// relay takes over only what is still pending after that many milliseconds.
 func (q *Queries) InsertEvents(ctx context.Context, arg InsertEventsParams) error {
 	_, err := q.db.Exec(ctx, insertEvents,
+		arg.ForwardGraceMs,
 		arg.Ids,
 		arg.OrgIds,
 		arg.Types,
@@ -287,6 +293,31 @@ func (q *Queries) ListEventLog(ctx context.Context, arg ListEventLogParams) ([]E
 		return nil, err
 	}
 	return items, nil
+}
+
+const markEventsForwarded = `-- name: MarkEventsForwarded :exec
+WITH pos AS (
+    SELECT unnest($1::uuid[]) AS id, unnest($2::bigint[]) AS stream_seq
+), done AS (
+    DELETE FROM event_outbox o USING events ev, pos
+    WHERE ev.id = pos.id AND o.seq = ev.seq
+    RETURNING o.seq
+)
+UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = pos.stream_seq
+FROM pos, done
+WHERE e.id = pos.id AND e.seq = done.seq
+`
+
+type MarkEventsForwardedParams struct {
+	Ids        []uuid.UUID `json:"ids"`
+	StreamSeqs []int64     `json:"stream_seqs"`
+}
+
+// The forwarder's mark, by event id. The outbox rows are locked first, as the
+// relay does; one the relay has taken over is gone and left to it.
+func (q *Queries) MarkEventsForwarded(ctx context.Context, arg MarkEventsForwardedParams) error {
+	_, err := q.db.Exec(ctx, markEventsForwarded, arg.Ids, arg.StreamSeqs)
+	return err
 }
 
 const markEventsPublished = `-- name: MarkEventsPublished :exec

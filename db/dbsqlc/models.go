@@ -120,7 +120,8 @@ type Event struct {
 }
 
 type EventOutbox struct {
-	Seq int64 `json:"seq"`
+	Seq       int64      `json:"seq"`
+	NotBefore *time.Time `json:"not_before"`
 }
 
 type FailedEvent struct {

@@ -66,6 +66,7 @@ type Config struct {
 	RateLimitBurst           int           `envconfig:"RATE_LIMIT_BURST" default:"100" desc:"burst per API key"`
 	IdempotencyTTL           time.Duration `envconfig:"IDEMPOTENCY_TTL" default:"24h" desc:"how long Idempotency-Key responses are replayed"`
 	OutboxPollInterval       time.Duration `envconfig:"OUTBOX_POLL_INTERVAL" default:"1s" desc:"outbox relay fallback poll (it also wakes on NOTIFY)"`
+	OutboxForwardGrace       time.Duration `envconfig:"OUTBOX_FORWARD_GRACE" default:"5s" desc:"worker pools publish their events right after commit; the relay takes over any still unpublished after this long (0: the relay publishes everything)"`
 	WebhookAllowCIDRs        string        `envconfig:"WEBHOOK_ALLOW_CIDRS" desc:"comma-separated CIDRs webhooks may reach despite the SSRF guard (e.g. 10.1.2.0/24)"`
 	WebhookHTTPSOnly         bool          `envconfig:"WEBHOOK_HTTPS_ONLY" default:"false" desc:"refuse http:// webhook URLs"`
 	WebhookTimeout           time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"15s" desc:"timeout of one webhook request"`
@@ -177,6 +178,11 @@ func (c *Config) Validate() error {
 	positive("WORKER_ACK_WAIT", c.WorkerAckWait)
 	positive("IDEMPOTENCY_TTL", c.IdempotencyTTL)
 	positive("OUTBOX_POLL_INTERVAL", c.OutboxPollInterval)
+	// Well inside the streams' 10-minute duplicate window: the relay's
+	// re-publish of a forwarded event must be recognised as a duplicate.
+	if c.OutboxForwardGrace < 0 || c.OutboxForwardGrace > 5*time.Minute {
+		bad("OUTBOX_FORWARD_GRACE", c.OutboxForwardGrace.String(), "between 0 (off) and 5m")
+	}
 	positive("TEMPLATE_CACHE_TTL", c.TemplateCacheTTL)
 	positive("SCHEDULE_DEFAULT_TIME_LIMIT", c.ScheduleDefaultTimeLimit)
 	positive("SCHEDULE_MAX_TIME_LIMIT", c.ScheduleMaxTimeLimit)

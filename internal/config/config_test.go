@@ -34,6 +34,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RATE_LIMIT_RPS", "-1", "a positive number"},
 		{"DATABASE_URL", "mysql://x", "postgres://"},
 		{"DB_SSLMODE", "maybe", "one of disable"},
+		{"OUTBOX_FORWARD_GRACE", "-1s", "between 0 (off) and 5m"},
+		{"OUTBOX_FORWARD_GRACE", "20m", "between 0 (off) and 5m"},
 	}
 	for _, c := range cases {
 		t.Run(c.env+"="+c.value, func(t *testing.T) {

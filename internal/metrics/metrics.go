@@ -29,6 +29,7 @@ type Metrics struct {
 
 	CommandsPublished *prometheus.CounterVec
 	EventsPublished   *prometheus.CounterVec
+	EventsLeftToRelay prometheus.Counter
 	EventsProcessed   *prometheus.CounterVec
 	EventDuration     *prometheus.HistogramVec
 	ConsumerPending   *prometheus.GaugeVec
@@ -96,8 +97,11 @@ func New() *Metrics {
 			Name: "commands_published_total", Help: "Commands published to the COMMANDS stream by type.",
 		}, []string{"type"}),
 		EventsPublished: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "events_published_total", Help: "Domain events published by the outbox relay, by type.",
+			Name: "events_published_total", Help: "Domain events published (by a worker's forwarder or the outbox relay), by type.",
 		}, []string{"type"}),
+		EventsLeftToRelay: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "events_forward_overflow_total", Help: "Committed events the forwarder's queue had no room for; the outbox relay publishes them after OUTBOX_FORWARD_GRACE.",
+		}),
 		EventsProcessed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "events_processed_total", Help: "Messages handled by worker pools, by consumer and outcome.",
 		}, []string{"consumer", "outcome"}),
@@ -167,7 +171,7 @@ func (m *Metrics) all() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.HTTPRequests, m.HTTPRequestDuration, m.APIRequests, m.APIRequestDuration,
 		m.DBConnsActive, m.DBConnsIdle, m.DBConnsMax,
-		m.CommandsPublished, m.EventsPublished, m.EventsProcessed, m.EventDuration,
+		m.CommandsPublished, m.EventsPublished, m.EventsLeftToRelay, m.EventsProcessed, m.EventDuration,
 		m.ConsumerPending, m.OutboxPending, m.FailedEvents,
 		m.TasksCreated, m.ApprovalInstances, m.ApprovalActionDuration,
 		m.WebhookDeliveries, m.WebhookDeliveryDuration, m.WebhookEndpointsDisabled,

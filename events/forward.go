@@ -1,0 +1,241 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/db"
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/internal/metrics"
+)
+
+// Forwarder publishes the events of a transaction as soon as it has
+// committed, instead of leaving them for the relay to be woken, claim them
+// and read them back. Their outbox rows are written with a grace
+// (GraceMs): the relay leaves them alone until it has passed and then
+// publishes whatever is still pending — after a crash between commit and
+// publish, a full queue or a failed publish — under the same Nats-Msg-Id,
+// so the stream keeps one copy either way. Only the outbox guarantees
+// delivery; the forwarder makes it fast.
+//
+// Events of one transaction are published in order; those of transactions
+// committed concurrently, in the order their writers hand them over (as
+// with several relays, which also publish concurrently).
+type Forwarder struct {
+	Pool    *pgxpool.Pool
+	JS      jetstream.JetStream
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	// Grace is how long the relay leaves a forwarded event alone; it must
+	// stay well inside the stream's duplicate window.
+	Grace time.Duration
+	// QueueSize bounds the events waiting to be published (default 8192);
+	// Forward leaves the rest to the relay.
+	QueueSize int
+
+	once  sync.Once
+	queue chan Envelope
+
+	mu     sync.Mutex
+	acked  []forwarded
+	marked chan struct{}
+
+	// publishHook lets tests simulate a crash between publish and mark.
+	publishHook func(id string) error
+}
+
+type forwarded struct {
+	id        uuid.UUID
+	streamSeq int64
+	typ       string
+}
+
+func (f *Forwarder) init() {
+	f.once.Do(func() {
+		if f.QueueSize <= 0 {
+			f.QueueSize = 8192
+		}
+		if f.Log == nil {
+			f.Log = slog.Default()
+		}
+		f.queue = make(chan Envelope, f.QueueSize)
+		f.marked = make(chan struct{}, 1)
+	})
+}
+
+// GraceMs is the grace for InsertEvents; nil (no forwarder) leaves the
+// events to the relay at once.
+func (f *Forwarder) GraceMs() *int32 {
+	if f == nil {
+		return nil
+	}
+	ms := int32(f.Grace.Milliseconds())
+	return &ms
+}
+
+// Forward queues the events of a committed transaction for publishing. It
+// never blocks: what does not fit is published by the relay after the grace.
+func (f *Forwarder) Forward(envs []Envelope) {
+	if f == nil || len(envs) == 0 {
+		return
+	}
+	f.init()
+	for i, e := range envs {
+		select {
+		case f.queue <- e:
+		default:
+			if f.Metrics != nil {
+				f.Metrics.EventsLeftToRelay.Add(float64(len(envs) - i))
+			}
+			return
+		}
+	}
+}
+
+// Run publishes queued events until ctx ends. What is still queued then is
+// left to the relay.
+func (f *Forwarder) Run(ctx context.Context) error {
+	f.init()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f.markLoop(ctx)
+	}()
+	batch := make([]Envelope, 0, 256)
+	for {
+		select {
+		case <-ctx.Done():
+			<-done
+			return nil
+		case e := <-f.queue:
+			batch = append(batch[:0], e)
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case e := <-f.queue:
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		f.publish(ctx, batch)
+	}
+}
+
+// publish sends a batch, waits for the stream's acks and hands the acked
+// events to the mark loop.
+func (f *Forwarder) publish(ctx context.Context, batch []Envelope) {
+	futures := make([]jetstream.PubAckFuture, len(batch))
+	for i, e := range batch {
+		// As the relay would publish it from its row: UTC, microseconds.
+		e.Time = e.Time.UTC().Truncate(time.Microsecond)
+		e.SpecVersion, e.DataContentType = SpecVersion, "application/json"
+		if e.Data == nil {
+			e.Data = json.RawMessage("null")
+		}
+		msg, err := Message(EventSubject(e.Type, e.OrgID), e)
+		if err == nil {
+			futures[i], err = f.JS.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID))
+		}
+		if err != nil {
+			f.Log.Warn("forwarder: publish failed; the relay takes it over", "event_id", e.ID, "error", err)
+		}
+	}
+	var acked []forwarded
+	for i, fu := range futures {
+		if fu == nil {
+			continue
+		}
+		select {
+		case ack := <-fu.Ok():
+			id, err := uuid.Parse(batch[i].ID)
+			if err != nil {
+				continue // the writer validated it; the relay has the row anyway
+			}
+			if f.publishHook != nil && f.publishHook(batch[i].ID) != nil {
+				continue
+			}
+			acked = append(acked, forwarded{id: id, streamSeq: int64(ack.Sequence), typ: batch[i].Type})
+		case err := <-fu.Err():
+			f.Log.Warn("forwarder: publish failed; the relay takes it over", "event_id", batch[i].ID, "error", err)
+		case <-ctx.Done():
+			return
+		}
+	}
+	if len(acked) == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.acked = append(f.acked, acked...)
+	f.mu.Unlock()
+	select {
+	case f.marked <- struct{}{}:
+	default:
+	}
+}
+
+// markLoop marks acked events published, everything acked since the last
+// mark in one transaction: under load the marks batch themselves.
+func (f *Forwarder) markLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			// Marks still owed: without them the relay would publish those
+			// events again after the grace (a duplicate the stream drops).
+			c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			f.markAcked(c)
+			cancel()
+			return
+		case <-f.marked:
+		}
+		f.markAcked(ctx)
+	}
+}
+
+func (f *Forwarder) markAcked(ctx context.Context) {
+	f.mu.Lock()
+	acked := f.acked
+	f.acked = nil
+	f.mu.Unlock()
+	if len(acked) == 0 {
+		return
+	}
+	p := dbsqlc.MarkEventsForwardedParams{Ids: make([]uuid.UUID, len(acked)), StreamSeqs: make([]int64, len(acked))}
+	for i, a := range acked {
+		p.Ids[i], p.StreamSeqs[i] = a.id, a.streamSeq
+	}
+	err := func() error {
+		tx, err := db.Begin(ctx, f.Pool)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+		// As the relay's marks: a lost one only means a re-publish the
+		// stream drops, so the commit need not wait for the WAL flush.
+		tx.SkipCommitFlush()
+		if err := dbsqlc.New(tx).MarkEventsForwarded(ctx, p); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	}()
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			f.Log.Warn("forwarder: marking published failed; the relay re-publishes after the grace", "events", len(acked), "error", err)
+		}
+		return
+	}
+	if f.Metrics != nil {
+		for _, a := range acked {
+			f.Metrics.EventsPublished.WithLabelValues(a.typ).Inc()
+		}
+	}
+}

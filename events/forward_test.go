@@ -1,0 +1,246 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shiftflow/shiftflow/db"
+	"github.com/shiftflow/shiftflow/db/dbsqlc"
+	"github.com/shiftflow/shiftflow/internal/metrics"
+)
+
+// insertForwarded commits n events written as a forwarding worker does
+// (with the forwarder's grace) and returns their envelopes.
+func insertForwarded(t *testing.T, ctx context.Context, tx pgx.Tx, f *Forwarder, n int, tag string) []Envelope {
+	t.Helper()
+	var p dbsqlc.InsertEventsParams
+	var envs []Envelope
+	for i := 0; i < n; i++ {
+		e, err := New("acme", "test", "test.thing.happened", "things/"+tag, map[string]any{"tag": tag, "i": i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, e)
+		p.Ids = append(p.Ids, uuid.MustParse(e.ID))
+		p.OrgIds = append(p.OrgIds, e.OrgID)
+		p.Types = append(p.Types, e.Type)
+		p.Sources = append(p.Sources, e.Source)
+		p.Subjects = append(p.Subjects, e.Subject)
+		p.Times = append(p.Times, e.Time)
+		p.Datas = append(p.Datas, string(e.Data))
+	}
+	p.ForwardGraceMs = f.GraceMs()
+	if err := dbsqlc.New(tx).InsertEvents(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return envs
+}
+
+// readStream returns every message of the EVENTS stream by event id.
+func readStream(t *testing.T, ctx context.Context, js jetstream.JetStream, atMost int) map[string][]jetstream.Msg {
+	t.Helper()
+	cons, err := js.OrderedConsumer(ctx, EventsStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string][]jetstream.Msg{}
+	for total := 0; total < atMost; total++ {
+		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			break
+		}
+		seen[msg.Headers().Get(jetstream.MsgIDHeader)] = append(seen[msg.Headers().Get(jetstream.MsgIDHeader)], msg)
+	}
+	return seen
+}
+
+// Forwarded events are published once each, by the forwarder when it can
+// and by the relay after the grace when it could not: the forwarder
+// "crashes" between publish and mark for some, and some transactions
+// commit without ever being forwarded (a process killed right after its
+// commit). Rolled-back events are never published.
+func TestForwarderWithRelayPublishesEachEventOnce(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
+	m := metrics.New()
+	var crashes atomic.Int32
+	f := &Forwarder{Pool: pool, JS: js, Metrics: m, Grace: 500 * time.Millisecond,
+		publishHook: func(string) error {
+			if crashes.Add(1) <= 7 {
+				return errors.New("simulated crash after publish")
+			}
+			return nil
+		}}
+	r := &Relay{Pool: pool, JS: js, Metrics: m, BatchSize: 50, PollInterval: 50 * time.Millisecond}
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = f.Run(rctx) }()
+	go func() { defer wg.Done(); _ = r.Run(rctx) }()
+	defer func() { cancel(); wg.Wait() }()
+
+	const writers, txPerWriter, perTx = 4, 20, 5
+	committed := make(chan Envelope, writers*txPerWriter*perTx)
+	var notForwarded atomic.Int32
+	var ww sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		ww.Add(1)
+		go func() {
+			defer ww.Done()
+			for i := 0; i < txPerWriter; i++ {
+				var envs []Envelope
+				rollback := i%5 == 4
+				err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
+					envs = insertForwarded(t, ctx, tx, f, perTx, fmt.Sprintf("w%d-%d", w, i))
+					if rollback {
+						return errors.New("rolled back")
+					}
+					return nil
+				})
+				if rollback {
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if i%7 == 3 {
+					notForwarded.Add(int32(len(envs)))
+				} else {
+					f.Forward(envs)
+				}
+				for _, e := range envs {
+					committed <- e
+				}
+			}
+		}()
+	}
+	ww.Wait()
+	close(committed)
+	want := map[string]Envelope{}
+	for e := range committed {
+		want[e.ID] = e
+	}
+	q := dbsqlc.New(pool)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := q.CountPendingEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still pending", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if crashes.Load() <= 7 || notForwarded.Load() == 0 {
+		t.Fatalf("the test did not exercise the take-over (%d hook calls, %d events not forwarded)", crashes.Load(), notForwarded.Load())
+	}
+
+	seen := readStream(t, ctx, js, len(want)+10)
+	if len(seen) != len(want) {
+		t.Fatalf("stream holds %d events, want the %d committed", len(seen), len(want))
+	}
+	for id, e := range want {
+		msgs := seen[id]
+		if len(msgs) != 1 {
+			t.Fatalf("event %s published %d times", id, len(msgs))
+		}
+		var got Envelope
+		if err := json.Unmarshal(msgs[0].Data(), &got); err != nil {
+			t.Fatal(err)
+		}
+		// Whoever published it, the envelope is the committed row's.
+		if got.Type != e.Type || got.Subject != e.Subject || !got.Time.Equal(e.Time.Truncate(time.Microsecond)) || got.DataContentType != "application/json" {
+			t.Fatalf("event %s published as %+v, committed as %+v", id, got, e)
+		}
+		var data map[string]any
+		if err := json.Unmarshal(got.Data, &data); err != nil || data["tag"] == nil {
+			t.Fatalf("event %s data %s", id, got.Data)
+		}
+		md, _ := msgs[0].Metadata()
+		var streamSeq int64
+		var status string
+		if err := pool.QueryRow(ctx, `SELECT status, stream_seq FROM events WHERE id = $1`, mustUUID(id)).Scan(&status, &streamSeq); err != nil {
+			t.Fatal(err)
+		}
+		if status != "published" || uint64(streamSeq) != md.Sequence.Stream {
+			t.Fatalf("event %s: row %s at stream seq %d, stream has it at %d", id, status, streamSeq, md.Sequence.Stream)
+		}
+	}
+}
+
+// The relay leaves forwarded events alone during the grace (they are the
+// forwarder's) and publishes the others at once.
+func TestRelayLeavesForwardedEventsForTheGrace(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
+	f := &Forwarder{Pool: pool, JS: js, Grace: 4 * time.Second} // never run: nobody forwards
+	r := &Relay{Pool: pool, JS: js, BatchSize: 50, PollInterval: 50 * time.Millisecond}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+
+	var forwarded []Envelope
+	var plain []uuid.UUID
+	committedAt := time.Now()
+	if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
+		forwarded = insertForwarded(t, ctx, tx, f, 3, "fwd")
+		plain = insertEvents(t, ctx, tx, 2, "plain")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() int64 {
+		n, err := dbsqlc.New(pool).CountPendingEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pending() > 3 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := pending(); n != 3 {
+		t.Fatalf("%d events pending after the relay's first pass, want the 3 forwarded ones", n)
+	}
+	for _, id := range plain {
+		if ev, err := dbsqlc.New(pool).GetEvent(ctx, id); err != nil || ev.Status != "published" {
+			t.Fatalf("plain event %s: %v %v", id, ev.Status, err)
+		}
+	}
+	for _, e := range forwarded {
+		if ev, err := dbsqlc.New(pool).GetEvent(ctx, mustUUID(e.ID)); err != nil || ev.Status != "pending" {
+			t.Fatalf("forwarded event %s taken by the relay within the grace: %v %v", e.ID, ev.Status, err)
+		}
+	}
+	// After the grace the relay takes them over.
+	deadline = time.Now().Add(15 * time.Second)
+	for pending() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d forwarded events never taken over by the relay", pending())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if time.Since(committedAt) < 4*time.Second {
+		t.Fatalf("the relay took forwarded events over after %s, before the 4 s grace", time.Since(committedAt))
+	}
+	if seen := readStream(t, ctx, js, 10); len(seen) != 5 {
+		t.Fatalf("stream holds %d events, want 5", len(seen))
+	}
+}
