@@ -52,6 +52,12 @@ type Forwarder struct {
 	publishHook func(id string) error
 }
 
+// ackTimeout bounds the wait for a batch's publish acks.
+const ackTimeout = 10 * time.Second
+
+// markBatch bounds the events marked by one statement.
+const markBatch = 512
+
 type forwarded struct {
 	id        uuid.UUID
 	streamSeq int64
@@ -151,6 +157,11 @@ func (f *Forwarder) publish(ctx context.Context, batch []Envelope) {
 		}
 	}
 	var acked []forwarded
+	// An ack that never comes must not stall forwarding: past this, the
+	// relay takes the event over after the grace.
+	timeout := time.NewTimer(ackTimeout)
+	defer timeout.Stop()
+wait:
 	for i, fu := range futures {
 		if fu == nil {
 			continue
@@ -167,6 +178,9 @@ func (f *Forwarder) publish(ctx context.Context, batch []Envelope) {
 			acked = append(acked, forwarded{id: id, streamSeq: int64(ack.Sequence), typ: batch[i].Type})
 		case err := <-fu.Err():
 			f.Log.Warn("forwarder: publish failed; the relay takes it over", "event_id", batch[i].ID, "error", err)
+		case <-timeout.C:
+			f.Log.Warn("forwarder: no ack from the stream; the relay takes the rest of the batch over", "events", len(futures)-i)
+			break wait
 		case <-ctx.Done():
 			return
 		}
@@ -204,7 +218,17 @@ func (f *Forwarder) markLoop(ctx context.Context) {
 func (f *Forwarder) markAcked(ctx context.Context) {
 	f.mu.Lock()
 	acked := f.acked
-	f.acked = nil
+	// At most markBatch per statement (its stream_seq lookup is linear in
+	// the batch); the rest goes with the next mark.
+	if len(acked) > markBatch {
+		acked, f.acked = acked[:markBatch], append([]forwarded(nil), acked[markBatch:]...)
+		select {
+		case f.marked <- struct{}{}:
+		default:
+		}
+	} else {
+		f.acked = nil
+	}
 	f.mu.Unlock()
 	if len(acked) == 0 {
 		return

@@ -244,3 +244,62 @@ func TestRelayLeavesForwardedEventsForTheGrace(t *testing.T) {
 		t.Fatalf("stream holds %d events, want 5", len(seen))
 	}
 }
+
+// A backlog larger than one mark statement is marked in several, each event
+// with its own stream position; no relay runs.
+func TestForwarderMarksLargeBacklogs(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
+	f := &Forwarder{Pool: pool, JS: js, Grace: time.Minute}
+	var envs []Envelope
+	if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
+		envs = insertForwarded(t, ctx, tx, f, 3*markBatch+7, "big")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.Forward(envs) // queued before Run: one large batch
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := dbsqlc.New(pool).CountPendingEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d events still pending", n, len(envs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	seen := readStream(t, ctx, js, len(envs)+5)
+	if len(seen) != len(envs) {
+		t.Fatalf("stream holds %d events, want %d", len(seen), len(envs))
+	}
+	rows, err := pool.Query(ctx, `SELECT id, stream_seq FROM events WHERE status = 'published'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var marked int
+	for rows.Next() {
+		var id uuid.UUID
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			t.Fatal(err)
+		}
+		md, _ := seen[id.String()][0].Metadata()
+		if uint64(seq) != md.Sequence.Stream {
+			t.Fatalf("event %s marked at stream seq %d, published at %d", id, seq, md.Sequence.Stream)
+		}
+		marked++
+	}
+	if marked != len(envs) {
+		t.Fatalf("%d events marked published, want %d", marked, len(envs))
+	}
+}

@@ -53,17 +53,17 @@ WHERE e.seq = pos.seq;
 
 -- name: MarkEventsForwarded :exec
 -- The forwarder's mark, by event id. The outbox rows are locked first, as the
--- relay does; one the relay has taken over is gone and left to it.
-WITH pos AS (
-    SELECT unnest(sqlc.arg('ids')::uuid[]) AS id, unnest(sqlc.arg('stream_seqs')::bigint[]) AS stream_seq
-), done AS (
-    DELETE FROM event_outbox o USING events ev, pos
-    WHERE ev.id = pos.id AND o.seq = ev.seq
-    RETURNING o.seq
+-- relay does; one the relay has taken over is gone and left to it. Index
+-- lookups by array, no joins: on the fresh, fast-growing events table a
+-- joined form got plans that scanned it whole for every mark (seconds each).
+WITH done AS (
+    DELETE FROM event_outbox
+    WHERE seq = ANY (ARRAY(SELECT ev.seq FROM events ev WHERE ev.id = ANY (sqlc.arg('ids')::uuid[]))::bigint[])
+    RETURNING seq
 )
-UPDATE events AS e SET status = 'published', published_at = now(), stream_seq = pos.stream_seq
-FROM pos, done
-WHERE e.id = pos.id AND e.seq = done.seq;
+UPDATE events AS e SET status = 'published', published_at = now(),
+    stream_seq = (sqlc.arg('stream_seqs')::bigint[])[array_position(sqlc.arg('ids')::uuid[], e.id)]
+WHERE e.seq = ANY (ARRAY(SELECT seq FROM done)::bigint[]);
 
 -- name: ListEventLog :many
 SELECT id, seq, org_id, type, source, subject, time, data, status, stream_seq, published_at, created_at
