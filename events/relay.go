@@ -133,6 +133,11 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 		}
 		var seqs, streamSeqs []int64
 		var done []dbsqlc.ClaimPendingEventsRow
+		// An ack that never comes must not hold the claimed rows forever:
+		// the rest stay pending for the next batch.
+		timeout := time.NewTimer(ackTimeout)
+		defer timeout.Stop()
+	wait:
 		for i, f := range futures {
 			if f == nil {
 				break
@@ -145,6 +150,9 @@ func (r *Relay) PublishBatch(ctx context.Context) (int, error) {
 				types = append(types, rows[i].Type)
 			case err := <-f.Err():
 				pubErr = errors.Join(pubErr, err)
+			case <-timeout.C:
+				pubErr = errors.Join(pubErr, errors.New("no publish ack within "+ackTimeout.String()))
+				break wait
 			case <-ctx.Done():
 				return ctx.Err()
 			}
