@@ -10,7 +10,8 @@ import (
 
 func TestStates(t *testing.T) {
 	id, other := uuid.New(), uuid.New()
-	v := func(n int) *flow.Instance { return &flow.Instance{Version: n} }
+	v := func(n int) *flow.Instance { return &flow.Instance{Version: n, Status: flow.StatusRunning} }
+	done := func(n int) *flow.Instance { return &flow.Instance{Version: n, Status: flow.StatusApproved} }
 	tests := []struct {
 		name    string
 		do      func(s *States)
@@ -24,6 +25,8 @@ func TestStates(t *testing.T) {
 		{"newer replaces", func(s *States) { s.Put("acme", id, v(1)); s.Put("acme", id, v(3)) }, "acme", 3, 1},
 		{"a slow reader's older state does not", func(s *States) { s.Put("acme", id, v(3)); s.Put("acme", id, v(2)) }, "acme", 3, 1},
 		{"forget", func(s *States) { s.Put("acme", id, v(3)); s.Forget(id); s.Put("acme", id, v(2)) }, "acme", 2, 1},
+		{"a finished instance is kept only as its version", func(s *States) { s.Put("acme", id, v(1)); s.Put("acme", id, done(2)) }, "acme", 0, 1},
+		{"so a slow reader's unfinished state is not cached again", func(s *States) { s.Put("acme", id, done(3)); s.Put("acme", id, v(2)) }, "acme", 0, 1},
 		{"nil state ignored", func(s *States) { s.Put("acme", id, nil) }, "acme", 0, 0},
 		{"least recently used goes first", func(s *States) {
 			s.Put("acme", id, v(1))
