@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/pglocal"
@@ -309,6 +310,12 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		*n, elapsed.Round(time.Millisecond), float64(*n)/elapsed.Seconds(), float64(*n)/accepted.Seconds(), failed.Load())
 	fmt.Printf("  %s\n", cpu0.perAction(sampleCPU(), *n))
 
+	// Phase 2 measures the steady rate, not the catch-up after phase 1: the
+	// event consumers (webhook fan-out, re-plan) finish its backlog first.
+	if err := waitConsumersIdle(ctx, nc, 60*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
 	// Phase 2: fixed rate, latency from send to outcome event.
 	fmt.Fprintf(os.Stderr, "latency at %d actions/s for %s...\n", *rate, *dur)
 	sent, acceptedAt := make([]time.Time, total), make([]time.Time, total)
@@ -390,4 +397,39 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	}
 
 	return exitOK
+}
+
+// waitConsumersIdle waits until no durable consumer of the streams has
+// messages pending or awaiting acknowledgement.
+func waitConsumersIdle(ctx context.Context, nc *nats.Conn, limit time.Duration) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(limit)
+	for {
+		busy := ""
+		for _, name := range []string{events.CommandsStream, events.EventsStream} {
+			st, err := js.Stream(ctx, name)
+			if err != nil {
+				return err
+			}
+			lister := st.ListConsumers(ctx)
+			for ci := range lister.Info() {
+				if ci.NumPending+uint64(ci.NumAckPending) > 0 {
+					busy = ci.Name
+				}
+			}
+			if err := lister.Err(); err != nil {
+				return err
+			}
+		}
+		if busy == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("consumer %s still busy after %s", busy, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
