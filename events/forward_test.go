@@ -23,7 +23,6 @@ import (
 // (with the forwarder's grace) and returns their envelopes.
 func insertForwarded(t *testing.T, ctx context.Context, tx pgx.Tx, f *Forwarder, n int, tag string) []Envelope {
 	t.Helper()
-	var p dbsqlc.InsertEventsParams
 	var envs []Envelope
 	for i := 0; i < n; i++ {
 		e, err := New("acme", "test", "test.thing.happened", "things/"+tag, map[string]any{"tag": tag, "i": i})
@@ -31,16 +30,8 @@ func insertForwarded(t *testing.T, ctx context.Context, tx pgx.Tx, f *Forwarder,
 			t.Fatal(err)
 		}
 		envs = append(envs, e)
-		p.Ids = append(p.Ids, uuid.MustParse(e.ID))
-		p.OrgIds = append(p.OrgIds, e.OrgID)
-		p.Types = append(p.Types, e.Type)
-		p.Sources = append(p.Sources, e.Source)
-		p.Subjects = append(p.Subjects, e.Subject)
-		p.Times = append(p.Times, e.Time)
-		p.Datas = append(p.Datas, string(e.Data))
 	}
-	p.ForwardGraceMs = f.GraceMs()
-	if err := dbsqlc.New(tx).InsertEvents(ctx, p); err != nil {
+	if err := dbsqlc.New(tx).InsertEvents(ctx, InsertParams(envs, f)); err != nil {
 		t.Fatal(err)
 	}
 	return envs
@@ -131,21 +122,7 @@ func TestForwarderWithRelayPublishesEachEventOnce(t *testing.T) {
 	for e := range committed {
 		want[e.ID] = e
 	}
-	q := dbsqlc.New(pool)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, err := q.CountPendingEvents(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still pending", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitOutboxEmpty(t, ctx, pool, 30*time.Second)
 	if crashes.Load() <= 7 || notForwarded.Load() == 0 {
 		t.Fatalf("the test did not exercise the take-over (%d hook calls, %d events not forwarded)", crashes.Load(), notForwarded.Load())
 	}
@@ -263,20 +240,7 @@ func TestForwarderMarksLargeBacklogs(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = f.Run(rctx) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n, err := dbsqlc.New(pool).CountPendingEvents(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d events still pending", n, len(envs))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitOutboxEmpty(t, ctx, pool, 20*time.Second)
 	seen := readStream(t, ctx, js, len(envs)+5)
 	if len(seen) != len(envs) {
 		t.Fatalf("stream holds %d events, want %d", len(seen), len(envs))

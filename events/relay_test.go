@@ -112,21 +112,7 @@ func TestRelaysPublishEachEventOnce(t *testing.T) {
 	for id := range committed {
 		want[id.String()] = true
 	}
-	q := dbsqlc.New(pool)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, err := q.CountPendingEvents(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still pending", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitOutboxEmpty(t, ctx, pool, 30*time.Second)
 	if crashes.Load() < 3 {
 		t.Fatalf("the crashing relay never ran (%d hook calls)", crashes.Load())
 	}
@@ -212,6 +198,25 @@ func FuzzDecode(f *testing.F) {
 }
 
 func mustUUID(s string) uuid.UUID { return uuid.MustParse(s) }
+
+// waitOutboxEmpty waits until every committed event has been published.
+func waitOutboxEmpty(t *testing.T, ctx context.Context, pool *pgxpool.Pool, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		n, err := dbsqlc.New(pool).CountPendingEvents(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still pending", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
 
 // The relay vacuums the outbox while it publishes (a queue table whose
 // every row dies within milliseconds), and not when told not to.

@@ -27,3 +27,20 @@ func Store(ctx context.Context, q *dbsqlc.Queries, e Envelope) error {
 		ID: id, OrgID: e.OrgID, Type: e.Type, Source: e.Source, Subject: e.Subject, Time: e.Time, Data: e.Data,
 	})
 }
+
+// InsertParams are the parameters of InsertEvents for envelopes already
+// validated (ids are UUIDs); forwarded events get fwd's grace.
+func InsertParams(envs []Envelope, fwd *Forwarder) dbsqlc.InsertEventsParams {
+	var p dbsqlc.InsertEventsParams
+	for _, e := range envs {
+		p.Ids = append(p.Ids, uuid.MustParse(e.ID))
+		p.OrgIds = append(p.OrgIds, e.OrgID)
+		p.Types = append(p.Types, e.Type)
+		p.Sources = append(p.Sources, e.Source)
+		p.Subjects = append(p.Subjects, e.Subject)
+		p.Times = append(p.Times, e.Time)
+		p.Datas = append(p.Datas, string(e.Data))
+	}
+	p.ForwardGraceMs = fwd.GraceMs()
+	return p
+}

@@ -94,19 +94,8 @@ func (t *Tx) flushEvents(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	p := dbsqlc.InsertEventsParams{}
-	for _, e := range pending {
-		p.Ids = append(p.Ids, uuid.MustParse(e.ID))
-		p.OrgIds = append(p.OrgIds, e.OrgID)
-		p.Types = append(p.Types, e.Type)
-		p.Sources = append(p.Sources, e.Source)
-		p.Subjects = append(p.Subjects, e.Subject)
-		p.Times = append(p.Times, e.Time)
-		p.Datas = append(p.Datas, string(e.Data))
-	}
-	p.ForwardGraceMs = t.fwd.GraceMs()
 	t.flushed = len(t.emitted)
-	return t.D.InsertEvents(ctx, p)
+	return t.D.InsertEvents(ctx, events.InsertParams(pending, t.fwd))
 }
 
 // Emitted lists the events emitted so far in this transaction.
