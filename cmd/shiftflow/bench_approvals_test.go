@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// The approvals benchmark runs end to end on a small load: every action's
+// outcome event arrives, in both phases (its numbers are measured by hand;
+// here only that it works).
+func TestBenchApprovalsRuns(t *testing.T) {
+	// benchEnv configures the process through the environment: restore it.
+	for _, k := range []string{"DATABASE_URL", "NATS_URL", "NATS_STORE_DIR", "NATS_EMBEDDED_PORT", "APP_PORT", "ADMIN_ADDR",
+		"ADMIN_TOKEN", "LOG_LEVEL", "RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "DB_MAX_CONNS"} {
+		if v, ok := os.LookupEnv(k); ok {
+			t.Setenv(k, v)
+		} else {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	outc := make(chan string)
+	go func() { b, _ := io.ReadAll(r); outc <- string(b) }()
+	code := runBenchApprovals(context.Background(), []string{"-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false"})
+	os.Stdout = stdout
+	w.Close()
+	out := <-outc
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if m := regexp.MustCompile(`throughput: 60 approve actions end to end .*; 0 failed\)`).FindString(out); m == "" {
+		t.Fatalf("no complete throughput phase in:\n%s", out)
+	}
+	m := regexp.MustCompile(`latency at 50/s: (\d+) actions, .*\(missing (\d+)\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no latency phase in:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n != 50 || m[2] != "0" {
+		t.Fatalf("latency phase observed %s outcomes, %s missing:\n%s", m[1], m[2], out)
+	}
+}
