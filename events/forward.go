@@ -52,6 +52,9 @@ type Forwarder struct {
 	publishHook func(id string) error
 }
 
+// stopDrain bounds the publishing and marking after Run's context ends.
+const stopDrain = 2 * time.Second
+
 // ackTimeout bounds the wait for a batch's publish acks.
 const ackTimeout = 10 * time.Second
 
@@ -106,35 +109,57 @@ func (f *Forwarder) Forward(envs []Envelope) {
 	}
 }
 
-// Run publishes queued events until ctx ends. What is still queued then is
-// left to the relay.
+// Run publishes queued events until ctx ends, then for at most
+// stopDrain what is still queued; anything left after that is the relay's.
 func (f *Forwarder) Run(ctx context.Context) error {
 	f.init()
-	done := make(chan struct{})
+	stopped := make(chan struct{})
+	marksDone := make(chan struct{})
 	go func() {
-		defer close(done)
-		f.markLoop(ctx)
+		defer close(marksDone)
+		f.markLoop(stopped)
 	}()
-	batch := make([]Envelope, 0, 256)
+	defer func() { close(stopped); <-marksDone }()
 	for {
 		select {
 		case <-ctx.Done():
-			<-done
-			return nil
-		case e := <-f.queue:
-			batch = append(batch[:0], e)
-		}
-	drain:
-		for len(batch) < cap(batch) {
-			select {
-			case e := <-f.queue:
-				batch = append(batch, e)
-			default:
-				break drain
+			drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopDrain)
+			defer cancel()
+			for f.publishQueued(drainCtx, false) {
 			}
+			return nil
+		default:
 		}
-		f.publish(ctx, batch)
+		f.publishQueued(ctx, true)
 	}
+}
+
+// publishQueued publishes up to 256 queued events; with wait it first
+// waits for one (or ctx's end). It reports whether it published any.
+func (f *Forwarder) publishQueued(ctx context.Context, wait bool) bool {
+	batch := make([]Envelope, 0, 256)
+	if wait {
+		select {
+		case <-ctx.Done():
+			return false
+		case e := <-f.queue:
+			batch = append(batch, e)
+		}
+	}
+drain:
+	for len(batch) < cap(batch) {
+		select {
+		case e := <-f.queue:
+			batch = append(batch, e)
+		default:
+			break drain
+		}
+	}
+	if len(batch) == 0 || ctx.Err() != nil {
+		return false
+	}
+	f.publish(ctx, batch)
+	return true
 }
 
 // publish sends a batch, waits for the stream's acks and hands the acked
@@ -198,16 +223,19 @@ wait:
 }
 
 // markLoop marks acked events published, everything acked since the last
-// mark in one transaction: under load the marks batch themselves.
-func (f *Forwarder) markLoop(ctx context.Context) {
+// mark in one transaction: under load the marks batch themselves. Once
+// stopped it makes the marks still owed (without them the relay would
+// publish those events again after the grace, a duplicate the stream
+// drops) and returns.
+func (f *Forwarder) markLoop(stopped <-chan struct{}) {
+	ctx := context.Background()
 	for {
 		select {
-		case <-ctx.Done():
-			// Marks still owed: without them the relay would publish those
-			// events again after the grace (a duplicate the stream drops).
-			c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			f.markAcked(c)
-			cancel()
+		case <-stopped:
+			c, cancel := context.WithTimeout(ctx, stopDrain)
+			defer cancel()
+			for f.markAcked(c) {
+			}
 			return
 		case <-f.marked:
 		}
@@ -215,7 +243,7 @@ func (f *Forwarder) markLoop(ctx context.Context) {
 	}
 }
 
-func (f *Forwarder) markAcked(ctx context.Context) {
+func (f *Forwarder) markAcked(ctx context.Context) bool {
 	f.mu.Lock()
 	acked := f.acked
 	// At most markBatch per statement (its stream_seq lookup is linear in
@@ -231,7 +259,7 @@ func (f *Forwarder) markAcked(ctx context.Context) {
 	}
 	f.mu.Unlock()
 	if len(acked) == 0 {
-		return
+		return false
 	}
 	p := dbsqlc.MarkEventsForwardedParams{Ids: make([]uuid.UUID, len(acked)), StreamSeqs: make([]int64, len(acked))}
 	for i, a := range acked {
@@ -255,11 +283,12 @@ func (f *Forwarder) markAcked(ctx context.Context) {
 		if !errors.Is(err, context.Canceled) {
 			f.Log.Warn("forwarder: marking published failed; the relay re-publishes after the grace", "events", len(acked), "error", err)
 		}
-		return
+		return false
 	}
 	if f.Metrics != nil {
 		for _, a := range acked {
 			f.Metrics.EventsPublished.WithLabelValues(a.typ).Inc()
 		}
 	}
+	return true
 }

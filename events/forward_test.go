@@ -267,3 +267,32 @@ func TestForwarderMarksLargeBacklogs(t *testing.T) {
 		t.Fatalf("%d events marked published, want %d", marked, len(envs))
 	}
 }
+
+// When its context ends the forwarder still publishes and marks what is
+// queued (a pool commits its in-flight work while it shuts down), rather
+// than leaving it to the relay after the grace.
+func TestForwarderDrainsItsQueueWhenStopped(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
+	f := &Forwarder{Pool: pool, JS: js, Grace: time.Minute}
+	var envs []Envelope
+	if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
+		envs = insertForwarded(t, ctx, tx, f, 40, "late")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.Forward(envs)
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := f.Run(stopped); err != nil {
+		t.Fatal(err)
+	}
+	n, err := dbsqlc.New(pool).CountPendingEvents(ctx)
+	if err != nil || n != 0 {
+		t.Fatalf("%d events still pending after Run returned (%v)", n, err)
+	}
+	if seen := readStream(t, ctx, js, 50); len(seen) != len(envs) {
+		t.Fatalf("stream holds %d events, want %d", len(seen), len(envs))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -220,6 +221,7 @@ func (a *app) components(names []string) ([]component, error) {
 		names = poolNames()
 	}
 	var out []component
+	var poolsDone sync.WaitGroup
 	seen := map[string]bool{}
 	for _, n := range names {
 		n = strings.TrimSpace(n)
@@ -244,11 +246,19 @@ func (a *app) components(names []string) ([]component, error) {
 		if a.cfg.OutboxForwardGrace > 0 {
 			if a.forwarder == nil {
 				a.forwarder = &events.Forwarder{Pool: a.db, JS: a.js, Metrics: a.metrics, Log: a.log.With("component", "forwarder"), Grace: a.cfg.OutboxForwardGrace}
-				out = append(out, component{name: "forwarder", run: a.forwarder.Run})
+				out = append(out, component{name: "forwarder", run: func(ctx context.Context) error {
+					// It stops after the pools, which commit in-flight work
+					// while they shut down.
+					fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+					defer cancel()
+					go func() { <-ctx.Done(); poolsDone.Wait(); cancel() }()
+					return a.forwarder.Run(fctx)
+				}})
 			}
 			p.Forwarder = a.forwarder
 		}
-		out = append(out, component{name: n, run: p.Run})
+		poolsDone.Add(1)
+		out = append(out, component{name: n, run: func(ctx context.Context) error { defer poolsDone.Done(); return p.Run(ctx) }})
 	}
 	return out, nil
 }
