@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shiftflow/shiftflow/db"
@@ -32,6 +33,19 @@ func insertForwarded(t *testing.T, ctx context.Context, tx pgx.Tx, f *Forwarder,
 		envs = append(envs, e)
 	}
 	if err := dbsqlc.New(tx).InsertEvents(ctx, InsertParams(envs, f)); err != nil {
+		t.Fatal(err)
+	}
+	return envs
+}
+
+// commitForwarded commits n forwarded events in one transaction.
+func commitForwarded(t *testing.T, ctx context.Context, pool *pgxpool.Pool, f *Forwarder, n int, tag string) []Envelope {
+	t.Helper()
+	var envs []Envelope
+	if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
+		envs = insertForwarded(t, ctx, tx, f, n, tag)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return envs
@@ -228,13 +242,7 @@ func TestForwarderMarksLargeBacklogs(t *testing.T) {
 	ctx := context.Background()
 	pool, js := relayEnv(t)
 	f := &Forwarder{Pool: pool, JS: js, Grace: time.Minute}
-	var envs []Envelope
-	if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
-		envs = insertForwarded(t, ctx, tx, f, 3*markBatch+7, "big")
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	envs := commitForwarded(t, ctx, pool, f, 3*markBatch+7, "big")
 	f.Forward(envs) // queued before Run: one large batch
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -275,13 +283,7 @@ func TestForwarderDrainsItsQueueWhenStopped(t *testing.T) {
 	ctx := context.Background()
 	pool, js := relayEnv(t)
 	f := &Forwarder{Pool: pool, JS: js, Grace: time.Minute}
-	var envs []Envelope
-	if err := db.InTx(ctx, pool, func(tx pgx.Tx, _ *dbsqlc.Queries) error {
-		envs = insertForwarded(t, ctx, tx, f, 40, "late")
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	envs := commitForwarded(t, ctx, pool, f, 40, "late")
 	f.Forward(envs)
 	stopped, cancel := context.WithCancel(ctx)
 	cancel()
