@@ -228,13 +228,24 @@ wait:
 // publish those events again after the grace, a duplicate the stream
 // drops) and returns.
 func (f *Forwarder) markLoop(stopped <-chan struct{}) {
-	ctx := context.Background()
+	// Marks get stopDrain after the stop, then are cancelled: a database
+	// that does not answer must not hold up the shutdown.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-stopped
+		t := time.NewTimer(stopDrain)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	for {
 		select {
 		case <-stopped:
-			c, cancel := context.WithTimeout(ctx, stopDrain)
-			defer cancel()
-			for f.markAcked(c) {
+			for f.markAcked(ctx) {
 			}
 			return
 		case <-f.marked:

@@ -298,3 +298,41 @@ func TestForwarderDrainsItsQueueWhenStopped(t *testing.T) {
 		t.Fatalf("stream holds %d events, want %d", len(seen), len(envs))
 	}
 }
+
+// A mark that cannot finish (its rows are locked) does not hold up the
+// forwarder's stop beyond stopDrain; the events stay pending for the relay.
+func TestForwarderStopsDespiteAStuckMark(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
+	f := &Forwarder{Pool: pool, JS: js, Grace: time.Minute}
+	envs := commitForwarded(t, ctx, pool, f, 5, "stuck")
+	locker, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = locker.Rollback(ctx) }()
+	if _, err := locker.Exec(ctx, `SELECT seq FROM event_outbox FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(rctx) }()
+	f.Forward(envs)
+	if seen := readStream(t, ctx, js, 10); len(seen) != len(envs) { // published; the mark now waits
+		t.Fatalf("stream holds %d events, want %d", len(seen), len(envs))
+	}
+	stoppedAt := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(stopDrain + 5*time.Second):
+		t.Fatal("the forwarder did not stop while its mark was stuck")
+	}
+	if d := time.Since(stoppedAt); d < stopDrain-100*time.Millisecond {
+		t.Fatalf("stopped after %s: the stuck mark was given less than stopDrain", d)
+	}
+	_ = locker.Rollback(ctx)
+	if n, err := dbsqlc.New(pool).CountPendingEvents(ctx); err != nil || n != int64(len(envs)) {
+		t.Fatalf("%d events pending, want all %d left to the relay (%v)", n, len(envs), err)
+	}
+}
