@@ -414,12 +414,17 @@ func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 			}
 		}
 		lp.nzIdx, lp.nzVal = nzIdx, nzVal
+		dense := 4*len(nzIdx) > m
 		for i := 0; i < m; i++ {
 			if i == leave || lp.d[i] == 0 {
 				continue
 			}
 			f := lp.d[i]
 			ri := lp.binv[i*m : (i+1)*m]
+			if dense {
+				axpy(-f, pr, ri)
+				continue
+			}
 			for t, k := range nzIdx {
 				ri[k] -= f * nzVal[t]
 			}

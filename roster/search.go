@@ -774,13 +774,26 @@ func (w *worker) windowLP(stop *atomic.Bool, a, b int, budget int64) bool {
 		return false
 	}
 	D := w.p.D
-	x := append([]uint8(nil), w.s.x...)
-	for e, row := range rows {
-		if row != nil {
-			copy(x[e*D:(e+1)*D], row)
+	splice := func(base []uint8) *state {
+		x := append([]uint8(nil), base...)
+		for e, row := range rows {
+			if row != nil {
+				copy(x[e*D+a:e*D+b+1], row[a:b+1])
+			}
+		}
+		return newState(w.p, x)
+	}
+	// Another worker may have improved other days meanwhile: the window's
+	// days go onto the best roster now known when that keeps both gains.
+	if latest, total := w.sh.snapshot(w.syncBuf); total < w.s.total {
+		w.syncBuf = latest
+		if cand := splice(latest); cand.total < total {
+			w.s = cand
+			w.noteBest()
+			return true
 		}
 	}
-	if cand := newState(w.p, x); cand.total < w.s.total {
+	if cand := splice(w.s.x); cand.total < w.s.total {
 		w.s = cand
 		w.noteBest()
 		return true
@@ -843,7 +856,7 @@ func (w *worker) windowStep(stop *atomic.Bool) {
 		w.syncBuf = x
 		w.s = newState(w.p, x)
 	}
-	a := w.rng.IntN(D - L + 1)
+	a := w.sh.windowStart(D - L + 1)
 	if w.windowLP(stop, a, a+L-1, w.winWork) {
 		w.winFails = 0
 		return

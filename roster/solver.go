@@ -118,7 +118,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 	}
 	p := compile(m)
 	// Penalties are never negative, so 0 is a lower bound from the start.
-	sh := &shared{began: began, firstFeasible: -1}
+	sh := &shared{began: began, firstFeasible: -1, windowOffset: float64(opt.Seed%1000) / 1000}
 	sh.bestTotal.Store(infCost)
 
 	initial := p.startRoster(opt.Initial)
@@ -276,6 +276,17 @@ type shared struct {
 	lpBound       bool    // lowerBound comes from the LP
 	optimal       bool
 	stop          *atomic.Bool
+	windows       atomic.Uint64 // window LPs started, for windowStart
+	windowOffset  float64       // set before the workers start
+}
+
+// windowStart places the next window LP among n starts: a golden-ratio
+// sequence, so windows started one after the other (by any worker) lie
+// far apart and together cover the horizon evenly; the seed sets where
+// the sequence begins.
+func (sh *shared) windowStart(n int) int {
+	f := sh.windowOffset + float64(sh.windows.Add(1))*0.6180339887498949
+	return int((f - math.Floor(f)) * float64(n))
 }
 
 func (sh *shared) offerBound(lb float64) {

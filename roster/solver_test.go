@@ -512,6 +512,54 @@ func TestWindowLPReplansItsWindowOnly(t *testing.T) {
 	t.Logf("%d window LPs improved", improved)
 }
 
+// Two workers re-plan different windows of the same roster: the one that
+// finishes second puts its window onto the roster the first one found, so
+// the shared best keeps both gains.
+func TestWindowLPKeepsAnotherWorkersGains(t *testing.T) {
+	combined := 0
+	for seed := uint64(1); seed <= 4; seed++ {
+		m := GenerateModel(GenerateSpec{Employees: 12, Days: 28, ShiftTypes: 3, Seed: seed})
+		p, w1, stop := constructedWorker(m, seed)
+		w2 := newWorker(p, w1.sh, seed, 1, w1.s.x)
+		w2.z.stop = stop
+		start := append([]uint8(nil), w1.s.x...)
+		if !w1.windowLP(stop, 0, 6, math.MaxInt64/4) {
+			continue
+		}
+		first := append([]uint8(nil), w1.s.x...)
+		firstTotal := w1.s.total
+		if !w2.windowLP(stop, 14, 20, math.MaxInt64/4) {
+			continue
+		}
+		best, total := w1.sh.snapshot(nil)
+		if total > firstTotal {
+			t.Fatalf("seed %d: shared best %d is worse than the first worker's %d", seed, total, firstTotal)
+		}
+		if got := objectiveOf(mustEvaluate(t, m, p.decode(best))); got != total {
+			t.Fatalf("seed %d: shared total %d, evaluator %d", seed, total, got)
+		}
+		if total == firstTotal {
+			continue // the second window did not add to the first one's roster
+		}
+		for e := 0; e < p.E; e++ {
+			for d := 0; d < p.D; d++ {
+				i := e*p.D + d
+				switch {
+				case d <= 6 && best[i] != first[i]:
+					t.Fatalf("seed %d: employee %d day %d lost the first worker's window", seed, e, d)
+				case d > 6 && (d < 14 || d > 20) && best[i] != start[i]:
+					t.Fatalf("seed %d: employee %d day %d changed outside both windows", seed, e, d)
+				}
+			}
+		}
+		combined++
+	}
+	if combined == 0 {
+		t.Fatal("no seed combined two windows")
+	}
+	t.Logf("%d seeds combined both windows", combined)
+}
+
 // Window LPs run where the whole LP does not: on problems above
 // maxRootCells employee-days or whose LP would not fit; their lengths grow
 // from minWindowLen up to what the dense LP holds.
