@@ -75,7 +75,11 @@
 // only a window of days, the rest of the roster fixed, so columns are
 // window rows priced by the window DP and the LP has one row per cover cell
 // of the window. A window LP re-plans all employees jointly, which the
-// one-row moves cannot; its roster is kept when it beats the best one.
+// one-row moves cannot. Its days go onto the best roster known when it
+// ends (another worker may have improved other days meanwhile), else onto
+// the roster it started from, and are kept when that beats it. Window
+// starts follow one golden-ratio sequence shared by the workers, so
+// windows run at the same time lie apart and a sweep covers the horizon.
 // Windows start at a week; after a sweep's worth of failures in a row they
 // double, up to what the dense LP holds, since long windows free the rules
 // that span them (weekends, minutes over the horizon). On a small staff

@@ -15,7 +15,8 @@ import (
 // A column j is one whole row of one employee; a_cj is 1 when that row
 // counts toward cover cell c. It is solved by a revised primal simplex with
 // a dense basis inverse, which suits the few hundred rows of the
-// instances it is used on.
+// instances it is used on. Updating that inverse after a pivot is most of
+// the simplex's work; rows go through axpy, SIMD where the CPU has it.
 type master struct {
 	E, C, m int
 	cols    []lpCol
