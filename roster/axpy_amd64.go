@@ -5,15 +5,17 @@ package roster
 // the pure Go loop gives, so results do not depend on the CPU.
 func axpy(alpha float64, x, y []float64) {
 	if useAVX {
-		axpyAVX(alpha, x, y)
-		return
+		n := len(y) &^ 7
+		axpyAVX(alpha, x, y[:n])
+		x, y = x[n:], y[n:]
 	}
 	axpySSE2(alpha, x, y)
 }
 
 var useAVX = hasAVX()
 
-// Four at a time with AVX, two with SSE2 (which every amd64 has).
+// Eight at a time with AVX (len(y) a multiple of 8), the rest with SSE2
+// (which every amd64 has), two at a time.
 //
 //go:noescape
 func axpyAVX(alpha float64, x, y []float64)

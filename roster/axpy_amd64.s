@@ -41,19 +41,17 @@ tail:
 done:
 	RET
 
-// func axpyAVX(alpha float64, x, y []float64)
+// func axpyAVX(alpha float64, x, y []float64), len(y) a multiple of 8
 TEXT ·axpyAVX(SB), NOSPLIT, $0-56
 	VBROADCASTSD alpha+0(FP), Y0
 	MOVQ x_base+8(FP), SI
 	MOVQ y_base+32(FP), DI
-	MOVQ y_len+40(FP), CX
+	MOVQ y_len+40(FP), DX
 	XORQ AX, AX
-	MOVQ CX, DX
-	ANDQ $-8, DX
 
 avxloop8:
 	CMPQ AX, DX
-	JGE avxtail
+	JGE avxdone
 	VMULPD (SI)(AX*8), Y0, Y1
 	VMULPD 32(SI)(AX*8), Y0, Y2
 	VADDPD (DI)(AX*8), Y1, Y1
@@ -63,22 +61,8 @@ avxloop8:
 	ADDQ $8, AX
 	JMP avxloop8
 
-avxtail:
-	VZEROUPPER
-	MOVSD alpha+0(FP), X0
-
-avxtail1:
-	CMPQ AX, CX
-	JGE avxdone
-	MOVSD (SI)(AX*8), X1
-	MULSD X0, X1
-	MOVSD (DI)(AX*8), X3
-	ADDSD X1, X3
-	MOVSD X3, (DI)(AX*8)
-	INCQ AX
-	JMP avxtail1
-
 avxdone:
+	VZEROUPPER
 	RET
 
 // func hasAVX() bool: the CPU has AVX and the OS saves its registers.
