@@ -11,7 +11,8 @@ import (
 
 // The approvals benchmark runs end to end on a small load: every action's
 // outcome event arrives, in both phases (its numbers are measured by hand;
-// here only that it works).
+// here only that it works), with the statements and the WAL PostgreSQL
+// wrote per action.
 func TestBenchApprovalsRuns(t *testing.T) {
 	// benchEnv configures the process through the environment: restore it.
 	for _, k := range []string{"DATABASE_URL", "NATS_URL", "NATS_STORE_DIR", "NATS_EMBEDDED_PORT", "APP_PORT", "ADMIN_ADDR",
@@ -31,7 +32,7 @@ func TestBenchApprovalsRuns(t *testing.T) {
 	os.Stdout = w
 	outc := make(chan string)
 	go func() { b, _ := io.ReadAll(r); outc <- string(b) }()
-	code := runBenchApprovals(context.Background(), []string{"-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false"})
+	code := runBenchApprovals(context.Background(), []string{"-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false", "-pgstats"})
 	os.Stdout = stdout
 	w.Close()
 	out := <-outc
@@ -47,5 +48,15 @@ func TestBenchApprovalsRuns(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(m[1]); n != 50 || m[2] != "0" {
 		t.Fatalf("latency phase observed %s outcomes, %s missing:\n%s", m[1], m[2], out)
+	}
+	wal := regexp.MustCompile(`WAL per action: ([0-9.]+) records, (\d+) bytes`).FindStringSubmatch(out)
+	if wal == nil {
+		t.Fatalf("no WAL line in:\n%s", out)
+	}
+	if r, _ := strconv.ParseFloat(wal[1], 64); r < 1 {
+		t.Fatalf("%s WAL records per action: every action commits at least one write:\n%s", wal[1], out)
+	}
+	if !regexp.MustCompile(`(?m)^  UpdateInstances +\d`).MatchString(out) {
+		t.Fatalf("the worker's UpdateInstances is not among the statements:\n%s", out)
 	}
 }

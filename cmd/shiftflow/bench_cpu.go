@@ -72,6 +72,9 @@ func resetStatements(ctx context.Context) error {
 	if _, err := c.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
 		return err
 	}
+	if _, err := c.Exec(ctx, "SELECT pg_stat_reset_shared('wal')"); err != nil {
+		return err
+	}
 	_, err = c.Exec(ctx, "SELECT pg_stat_statements_reset()")
 	return err
 }
@@ -84,6 +87,15 @@ func printStatements(ctx context.Context, actions int) error {
 		return err
 	}
 	defer c.Close(ctx)
+	// The write-ahead log written per action: what each commit must flush
+	// (and what a standby would replay).
+	var walRecords, walFPI, walBytes, walSyncs float64
+	if err := c.QueryRow(ctx, `SELECT wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_wal`).Scan(&walRecords, &walFPI, &walBytes, &walSyncs); err != nil {
+		return err
+	}
+	a := float64(actions)
+	fmt.Printf("  WAL per action: %.1f records, %.0f bytes, %.2f full-page images; %.2f WAL flushes per action\n",
+		walRecords/a, walBytes/a, walFPI/a, walSyncs/a)
 	rows, err := c.Query(ctx, `SELECT calls, rows, total_exec_time, coalesce(substring(query FROM '-- name: (\S+)'), left(regexp_replace(query, '\s+', ' ', 'g'), 60))
 		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC LIMIT 15`)
 	if err != nil {
@@ -98,7 +110,6 @@ func printStatements(ctx context.Context, actions int) error {
 		if err := rows.Scan(&calls, &n, &ms, &name); err != nil {
 			return err
 		}
-		a := float64(actions)
 		fmt.Printf("  %-34s %9.2f %9.2f %9.3f\n", name, float64(calls)/a, float64(n)/a, ms/a)
 	}
 	return rows.Err()
