@@ -57,7 +57,10 @@
 // search: each dive step forces the cells the LP decides and a few of its
 // most decided fractional cells, re-prices, and leaves the branch that
 // excludes the first of them open with the step's bound; the next dive
-// starts from the open branch with the lowest bound, and branches that
+// starts from the open branch with the lowest bound (when the root took
+// under an eighth of the LP budget, the deepest among equal bounds: a
+// branch inherits its dive step's bound, so many share the root's, and the
+// deepest lies next to the last dive), and branches that
 // cannot beat the best roster are dropped (a heuristic branch and price:
 // the decided cells are not branched on). On small problems (employees ×
 // days up to exactCells) dives are exact instead: one fractional cell per

@@ -174,6 +174,9 @@ func (w *worker) startLP(stop *atomic.Bool) {
 	g.workLimit = began + w.cgWork
 	// A dive may take as long as the root did, or an eighth of the budget.
 	g.diveWork = max(w.z.work-began, w.cgWork/8)
+	// A root that took under an eighth of the budget leaves time for many
+	// dives: intensify around the last one (openBefore).
+	g.deepTies = w.z.work-began < w.cgWork/8
 	w.cg = g
 	w.nextDive = w.steps
 }
@@ -190,8 +193,12 @@ const maxRootShare = 2
 // exactCells is the largest employees × days for exact dives (colgen.exact).
 // Beyond it, forcing what the LP decides keeps dives short, and that wins
 // within seconds: on 20 × 28 (Curtois & Qu instance 7) exact dives ended
-// 4-8 points worse at 10 s, on 16 × 28 and 18 × 28 they reached the optimum.
-const exactCells = 512
+// 4-8 points worse at 10 s. On 16 × 28 (instance 5, 448 cells) exact dives
+// reach the optimum and short ones do not (1145-1148 in 3 runs); on 18 × 28
+// (instance 6, 504 cells) short dives, about 0.2 s each against 0.5-1 s,
+// reached it in 5 of 14 runs at 10 s and exact ones in none of 6 (both with
+// the deepest-first ties of openBefore).
+const exactCells = 480
 
 // adopt continues from roster x when it beats the current one.
 func (w *worker) adopt(x []uint8) {
