@@ -22,6 +22,7 @@ type params struct {
 	polishSteps int64 // local search steps between dives
 	pRelated    int   // percent of ruins placed on a cover shortfall
 	pDay        int   // percent of steps that re-assign one whole day (dayMove)
+	pTransfer   int   // percent of steps that move a shortfall to an employee at a limit (transferMove)
 }
 
 var defaultParams = params{
@@ -37,6 +38,9 @@ func (prm params) scaled(p *problem) params {
 		prm.winMin = max(prm.winMin, 7)
 		prm.winMax = max(prm.winMax, min(28, p.D/3))
 		prm.ruinMax = max(prm.ruinMax, 6)
+		// Over a long horizon the limits (weekends, shifts per type,
+		// minutes) bind far from where the cover is short.
+		prm.pTransfer = 30
 	}
 	return prm
 }
@@ -74,6 +78,7 @@ type worker struct {
 	nextDive  int64
 	syncBuf   []uint8
 
+	dayBuf   [1]int32
 	flow     dayFlow
 	dayMoves bool // dayMove applies to the problem (p.flowable)
 
@@ -573,6 +578,10 @@ func (w *worker) step() {
 	f := float64(w.steps%w.prm.cycleSteps) / float64(w.prm.cycleSteps)
 	w.temp = w.prm.tempHot * math.Pow(w.prm.tempRatio, f)
 	w.noise = w.prm.noise
+	if w.prm.pTransfer > 0 && w.rng.IntN(100) < w.prm.pTransfer {
+		w.transferMove()
+		return
+	}
 	switch r := w.rng.IntN(100); {
 	case r < w.prm.pDay && w.dayMoves:
 		d := w.rng.IntN(w.p.D)
@@ -637,6 +646,130 @@ func (w *worker) ruinRecreate() {
 	}
 	w.addRandomEmployees(k)
 	w.rebuild(a, b)
+}
+
+// transferMove gives a cover shortfall to an employee who must give
+// something up far away to take it: a weekend it works when it is at its
+// weekend limit, a shift of the same type when at that type's limit, or a
+// working day when at its minutes limit. It re-optimises a window around
+// that place with the thing forced off, then a window around the short
+// cell, and keeps both or neither. Row moves one window at a time cannot
+// do this: each half alone breaks a limit or loses cover. (Instance 22:
+// a year of 50 employees whose weekends are the scarce resource.)
+func (w *worker) transferMove() {
+	p, s := w.p, w.s
+	D, V := p.D, p.V
+	d, v, ok := w.shortCell()
+	if !ok {
+		return
+	}
+	e := -1
+	for try := 0; try < 2*p.E; try++ {
+		f := w.rng.IntN(p.E)
+		if s.x[f*D+d] != v && p.allowed[(f*D+d)*V+int(v)] {
+			e = f
+			break
+		}
+	}
+	if e < 0 {
+		return
+	}
+	row := s.x[e*D : (e+1)*D]
+	half := 3 + w.rng.IntN(5)
+	// What e has to give up, and where.
+	var force []int32 // days of the source window e must not work (or not on v)
+	onlyV := false
+	if k := p.weekendOf[d]; k >= 0 && s.weCnt[e] >= p.maxWE[e] && p.maxWE[e] != noLimit && !worksAny(row, p.weekendDays[k]) {
+		var worked []int
+		for kk, days := range p.weekendDays {
+			if int32(kk) != k && worksAny(row, days) {
+				worked = append(worked, kk)
+			}
+		}
+		if len(worked) == 0 {
+			return
+		}
+		force = p.weekendDays[worked[w.rng.IntN(len(worked))]]
+	} else if l := p.maxType[e*V+int(v)]; l != noLimit && s.typeCnt[e*V+int(v)] >= l {
+		if force = w.someDay(row, func(x uint8) bool { return x == v }, d); force == nil {
+			return
+		}
+		onlyV = true
+	} else if l := p.maxMin[e]; l != noLimit && row[d] == 0 && s.minutes[e]+p.length[v] > l {
+		if force = w.someDay(row, func(x uint8) bool { return x != 0 }, d); force == nil {
+			return
+		}
+	} else {
+		return // nothing to give up: the window moves reach this
+	}
+	a1, b1 := max(0, d-half), min(D-1, d+half)
+	c := int(force[0])
+	a2, b2 := max(0, c-half), min(D-1, int(force[len(force)-1])+half)
+	if b2 >= a1 && a2 <= b1 {
+		return // overlapping windows: one window move covers it
+	}
+	before := s.total
+	w.saved = append(w.saved[:0], row...)
+	cost := w.cost[:(b2-a2+1)*V]
+	w.fillCosts(e, a2, b2, w.noise, cost)
+	for _, fd := range force {
+		j := (int(fd) - a2) * V
+		for u := 1; u < V; u++ {
+			if !onlyV || u == int(v) {
+				cost[j+u] = infCost
+			}
+		}
+	}
+	out := w.out[:b2-a2+1]
+	if _, ok := w.z.solveWithin(s, e, a2, b2, cost, true, nil, out); !ok {
+		return
+	}
+	s.apply([]rowChange{{e: e, a: a2, nv: out}})
+	cost = w.cost[:(b1-a1+1)*V]
+	w.fillCosts(e, a1, b1, w.noise, cost)
+	out = w.out[:b1-a1+1]
+	if _, ok := w.z.solveWithin(s, e, a1, b1, cost, true, nil, out); ok {
+		s.apply([]rowChange{{e: e, a: a1, nv: out}})
+		if w.accept(s.total - before) {
+			return
+		}
+	}
+	s.apply([]rowChange{{e: e, a: 0, nv: w.saved[:D]}})
+}
+
+// worksAny reports whether row has work on any of days.
+func worksAny(row []uint8, days []int32) bool {
+	for _, d := range days {
+		if row[d] != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// someDay picks a random day of row other than skip whose value matches,
+// as a one-day slice; nil when there is none.
+func (w *worker) someDay(row []uint8, match func(uint8) bool, skip int) []int32 {
+	n := 0
+	for d, x := range row {
+		if d != skip && match(x) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	i := w.rng.IntN(n)
+	for d, x := range row {
+		if d != skip && match(x) {
+			if i == 0 {
+				w.dayBuf[0] = int32(d)
+				return w.dayBuf[:1]
+			}
+			i--
+		}
+	}
+	return nil
 }
 
 // shortCell samples a cover cell below its requirement: its day and value.
