@@ -584,6 +584,17 @@ func TestWindowLengths(t *testing.T) {
 	if got := w.maxWindowLen(); got != want {
 		t.Fatalf("max window length %d, want %d", got, want)
 	}
+	// A week's window over many employees and shift types is too large a
+	// master to pay: no window LPs.
+	big := compile(GenerateModel(GenerateSpec{Employees: 250, Days: 56, ShiftTypes: 8, Seed: 1}))
+	w = newWorker(big, nil, 1, 0, big.startRoster(nil))
+	w.winWork = 1
+	if rows := big.E + w.windowCells(minWindowLen); rows <= maxFirstWindowRows {
+		t.Fatalf("test model's first window has %d rows, want over %d", rows, maxFirstWindowRows)
+	}
+	if got := w.firstWindowLen(); got != 0 {
+		t.Fatalf("window LPs over a %d-row master: first length %d", big.E+w.windowCells(minWindowLen), got)
+	}
 }
 
 // On a small staff the last of several workers stays on local search; every
