@@ -40,12 +40,16 @@
 // Solve runs one worker per thread. Each builds a first roster row by row
 // with that DP (long horizons by rolling windows with a share of the
 // horizon limits, or with weekend and per-type limits priced), then
-// improves it by simulated annealing over four moves: re-optimising a
+// improves it by simulated annealing over these moves: re-optimising a
 // window of one row, ruin-and-recreate of a window of a few rows (often
 // aimed at a cover shortfall, rebuilt one by one by the DP with cost noise),
-// block swaps between two rows, which keep cover, and re-assigning one
+// block swaps between two rows, which keep cover, re-assigning one
 // whole day across every employee at once, exactly, as a min-cost flow
-// (dayflow.go; where each day and shift feeds one cover cell). On problems small
+// (dayflow.go; where each day and shift feeds one cover cell), and, over
+// horizons longer than six weeks, transfers: an employee at its weekend,
+// per-type or minutes limit takes a cover shortfall by giving up the same
+// resource weeks away (a window there re-optimised with it forced off, then
+// a window around the shortfall; both kept or neither). On problems small
 // enough for a dense LP (up to 700 rows), the first worker also solves the
 // LP relaxation by column generation (lp.go, cg.go: whole rows as columns,
 // the DP as the pricer, Wentges dual smoothing, columns priced out pruned
@@ -86,7 +90,10 @@
 // Windows start at a week; after a sweep's worth of failures in a row they
 // double, up to what the dense LP holds, since long windows free the rules
 // that span them (weekends, minutes over the horizon). On a small staff
-// (lsOnlyStaff) the last of several workers keeps to the local search.
+// (lsOnlyStaff) the last of several workers keeps to the local search;
+// where a week's window is already a master of over maxFirstWindowRows
+// rows, window LPs cost more than the local search gains meanwhile and no
+// worker runs them.
 //
 // The search minimises hard violations first (they weigh hardWeight per
 // unit) and the penalty second; the result's feasibility, penalty and
