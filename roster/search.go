@@ -980,7 +980,8 @@ func (w *worker) firstWindowLen() int {
 // On instance 24 (150 employees, 32 shift types: 374 rows) a week's
 // window LP took 1.3 s and gained 157 per second over a 60 s run, while
 // the local search gained 1125 per second; without window LPs it ended
-// at 84596 against 86868-88681 at 60 s, and at 300 s at 61638. The
+// at 84596 against 86868-88681 at 60 s, and at 300 s at 61638 against
+// 64966. The
 // largest first windows that pay are 13's (120 employees, 18 shift types:
 // 246 rows; its window LPs take 0.1-0.2 s).
 const maxFirstWindowRows = 300
