@@ -496,3 +496,17 @@ func (p *problem) decode(x []uint8) Roster {
 	}
 	return r
 }
+
+// maxLengthUnits is the longest shift's length in units of the gcd of all
+// shift lengths: the factor by which a minutes limit widens a DP state.
+func (p *problem) maxLengthUnits() int {
+	var unit, longest int32
+	for v := 1; v < p.V; v++ {
+		unit = gcd(unit, p.length[v])
+		longest = max(longest, p.length[v])
+	}
+	if unit <= 0 {
+		return 1
+	}
+	return int(longest / unit)
+}

@@ -42,7 +42,10 @@
 // horizon limits, or with weekend and per-type limits priced), then
 // improves it by simulated annealing over these moves: re-optimising a
 // window of one row, ruin-and-recreate of a window of a few rows (often
-// aimed at a cover shortfall, rebuilt one by one by the DP with cost noise),
+// aimed at a cover shortfall, rebuilt one by one by the DP with cost noise;
+// windows of 4-14 days, 7-28 beyond six weeks, at most 14 again over half
+// a year with shifts of mixed lengths, whose minutes make each window's DP
+// dearer),
 // block swaps between two rows, which keep cover, re-assigning one
 // whole day across every employee at once, exactly, as a min-cost flow
 // (dayflow.go; where each day and shift feeds one cover cell), and, over

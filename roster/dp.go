@@ -60,11 +60,12 @@ type dp struct {
 // each label was reached, for backtracking.
 type dpLabel struct {
 	cost  int64
-	hist  int32
+	hist  int32 // while the day is built: the parent's hist; then its own
 	tIdx  int32
 	m, wk int32
 	core  int16
 	we    int16
+	v     uint8 // the value that reached it (while the day is built)
 }
 
 type dpHist struct {
@@ -711,23 +712,28 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 				key := int32(ncore) + c.nCore*(int32(nm)+c.M1*(int32(nwk)+c.WK1*(int32(nwe)+c.WE1*nt)))
 				if at := pos[key]; at >= 0 {
 					if q := &z.next[at]; cst < q.cost {
-						q.cost = cst
-						z.hist[q.hist] = dpHist{parent: L.hist, v: o.v}
+						q.cost, q.hist, q.v = cst, L.hist, o.v
 					}
 					continue
 				}
 				pos[key] = int32(len(z.next))
 				z.touched = append(z.touched, key)
-				z.next = append(z.next, dpLabel{cost: cst, hist: int32(len(z.hist)), tIdx: nt, core: ncore, m: nm, wk: nwk, we: nwe})
-				z.hist = append(z.hist, dpHist{parent: L.hist, v: o.v})
+				z.next = append(z.next, dpLabel{cost: cst, hist: L.hist, tIdx: nt, core: ncore, m: nm, wk: nwk, we: nwe, v: o.v})
 			}
 		}
 		for _, k := range z.touched {
 			pos[k] = -1
 		}
 		z.work += int64(len(z.cur))
-		if len(z.next) == 0 || len(z.hist) > maxDPLabels {
+		if len(z.next) == 0 || len(z.hist)+len(z.next) > maxDPLabels {
 			return 0, false
+		}
+		// The day's labels are final: record how each was reached, in one
+		// sequential pass rather than a random write per improvement.
+		for i := range z.next {
+			q := &z.next[i]
+			z.hist = append(z.hist, dpHist{parent: q.hist, v: q.v})
+			q.hist = int32(len(z.hist) - 1)
 		}
 		z.cur, z.next = z.next, z.cur
 	}

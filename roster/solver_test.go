@@ -621,3 +621,40 @@ func TestWindowWork(t *testing.T) {
 		}
 	}
 }
+
+// Over half a year the ruin windows shorten when mixed shift lengths widen
+// the window DP's minutes dimension; shorter horizons and equal lengths keep
+// theirs.
+func TestScaledWindowLengths(t *testing.T) {
+	for _, tc := range []struct {
+		days    int
+		lengths []int
+		units   int // longest length / gcd
+		winMax  int
+	}{
+		{28, []int{480, 600, 720}, 6, defaultParams.winMax},
+		{84, []int{480, 480, 480}, 1, 28},
+		{84, []int{480, 600, 720}, 6, 28},
+		{182, []int{480, 480, 480}, 1, 28},
+		{182, []int{480, 720, 480}, 3, 14},
+		{364, []int{480, 480, 480}, 1, 28},
+		{364, []int{480, 600, 720}, 6, 14},
+		{364, []int{420, 480, 720}, 12, 14},
+	} {
+		m := GenerateModel(GenerateSpec{Employees: 10, Days: tc.days, ShiftTypes: len(tc.lengths), Seed: 1})
+		for i, l := range tc.lengths {
+			m.ShiftTypes[i].LengthMinutes = l
+		}
+		p := compile(m)
+		if got := p.maxLengthUnits(); got != tc.units {
+			t.Errorf("%d days, lengths %v: %d length units, want %d", tc.days, tc.lengths, got, tc.units)
+		}
+		prm := defaultParams.scaled(p)
+		if prm.winMax != tc.winMax {
+			t.Errorf("%d days, lengths %v: longest ruin window %d, want %d", tc.days, tc.lengths, prm.winMax, tc.winMax)
+		}
+		if prm.winMin > prm.winMax {
+			t.Errorf("%d days, lengths %v: window bounds %d > %d", tc.days, tc.lengths, prm.winMin, prm.winMax)
+		}
+	}
+}
