@@ -37,10 +37,17 @@ type dp struct {
 
 	weOpen, weSame, weekEnd []bool
 	weekBase, maxRemain     []int32
-	slotOf                  []int8
-	slotCap, slotRadix      []int32
-	trackType               []bool
-	trackWeekends           bool
+	// reach[j*S+shape]: the most minute units days j.. can add after a
+	// run of that shape under the hard run rules (reachTable); reachOff
+	// turns it off (tests compare against the per-day bound, maxRemain).
+	reach    []int32
+	reachOff bool
+	// solveWithin's per-type counts of the window's current and new days
+	winRow, winOut     []int32
+	slotOf             []int8
+	slotCap, slotRadix []int32
+	trackType          []bool
+	trackWeekends      bool
 	// scale multiplies the rule weights, for callers whose costs are
 	// scaled (column generation prices with fractional duals).
 	scale int64
@@ -194,31 +201,34 @@ func (z *dp) solveWithin(s *state, e, a, b int, cost []int64, strict bool, lim *
 			return 0, false
 		}
 		more := false
-		// Per-type limits (unless the caller prices them in the costs).
-		for v := 1; v < V && !z.priced; v++ {
-			if z.trackType[v] {
-				continue
+		// Per-type limits (unless the caller prices them in the costs):
+		// the row's counts come from the state, less its window days.
+		if !z.priced {
+			z.winRow = grow(z.winRow, V)
+			z.winOut = grow(z.winOut, V)
+			winRow, winOut := z.winRow[:V], z.winOut[:V]
+			clear(winRow)
+			clear(winOut)
+			for j := range b - a + 1 {
+				winRow[row[a+j]]++
+				winOut[out[j]]++
 			}
-			l := p.maxType[e*V+v]
-			if lim != nil {
-				l = lim.maxType[v]
-			}
-			if l == noLimit {
-				continue
-			}
-			var outside, inside int32
-			for d, x := range row {
-				if d < a || d > b {
-					if x == uint8(v) {
-						outside++
-					}
-				} else if out[d-a] == uint8(v) {
-					inside++
+			for v := 1; v < V; v++ {
+				if z.trackType[v] {
+					continue
 				}
-			}
-			if inside > max(0, l-outside) {
-				z.trackType[v] = true
-				more = true
+				l := p.maxType[e*V+v]
+				if lim != nil {
+					l = lim.maxType[v]
+				}
+				if l == noLimit {
+					continue
+				}
+				outside := s.typeCnt[e*V+v] - winRow[v]
+				if winOut[v] > max(0, l-outside) {
+					z.trackType[v] = true
+					more = true
+				}
 			}
 		}
 		// Weekends.
@@ -359,12 +369,10 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		z.maxRemain[j] = z.maxRemain[j+1] + best
 	}
 
-	// Minutes over the horizon.
-	var base int32
-	for d := 0; d < D; d++ {
-		if d < a || d > b {
-			base += p.length[row[d]]
-		}
+	// Minutes over the horizon: the row's, less its window days.
+	base := s.minutes[e]
+	for d := a; d <= b; d++ {
+		base -= p.length[row[d]]
 	}
 	c.base = base
 	c.M1 = 1
@@ -391,6 +399,13 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 				return 0, false
 			}
 		}
+	}
+
+	useReach := strict && c.trackMin && c.mNeed > 0 && !z.reachOff
+	S := 2*c.capW + 2*c.capO
+	var reach []int32
+	if useReach {
+		reach = z.reachTable(&c, cost, hw)
 	}
 
 	// Weekly minutes.
@@ -605,6 +620,7 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 				o := z.opts[oi]
 				cst := L.cost + o.cost
 				var ncore int16
+				var nshape int32
 				if o.v != 0 {
 					var nl int32
 					ne := false
@@ -634,6 +650,10 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 						ne = false
 					}
 					ncore = c.workCore(o.class, nl, ne)
+					nshape = (nl - 1) * 2
+					if ne {
+						nshape++
+					}
 				} else {
 					var nl int32
 					ne := false
@@ -656,11 +676,18 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 						ne = false
 					}
 					ncore = c.offCore(nl, ne)
+					nshape = 2*c.capW + (nl-1)*2
+					if ne {
+						nshape++
+					}
 				}
 				nm := L.m
 				if c.trackMin {
 					nm += o.lu
 					if strict && (int32(nm) > c.mCap || int32(nm)+z.maxRemain[j+1] < c.mNeed) {
+						continue
+					}
+					if useReach && int32(nm)+reach[int32(j+1)*S+nshape] < c.mNeed {
 						continue
 					}
 				}
@@ -822,6 +849,101 @@ func (z *dp) solveTracked(s *state, e, a, b int, cost []int64, strict bool, lim 
 		h = z.hist[h].parent
 	}
 	return bestCost, true
+}
+
+// reachTable returns reach[j*S+shape], S = 2*capW + 2*capO: the most
+// minute units days j..W-1 can add after a run of the given shape (work
+// runs first, then days off; by length, then edge) without a transition
+// that strict mode prunes. Rotation and the closing rules are left out,
+// so it bounds from above, and a label with fewer units than the minimum
+// minus its reach cannot be completed. It is far below the per-day bound
+// (maxRemain) under maximum runs and minimum rests: instance 22 allows 5
+// working days in a row and needs 2 off after them.
+func (z *dp) reachTable(c *dpCall, cost []int64, hw int64) []int32 {
+	W, V := c.W, z.p.V
+	S := int(2*c.capW + 2*c.capO)
+	const dead = -1 << 24
+	z.reach = grow(z.reach, (W+1)*S)
+	reach := z.reach[:(W+1)*S]
+	for i := W * S; i < (W+1)*S; i++ {
+		reach[i] = 0
+	}
+	for j := W - 1; j >= 0; j-- {
+		gain := z.maxRemain[j] - z.maxRemain[j+1] // the longest value allowed on day j
+		canWork := false
+		for v := 1; v < V; v++ {
+			canWork = canWork || cost[j*V+v] < infCost
+		}
+		canOff := cost[j*V] < infCost
+		nxt := reach[(j+1)*S : (j+2)*S]
+		for sh := 0; sh < S; sh++ {
+			work := int32(sh) < 2*c.capW
+			var n int32
+			edge := sh%2 == 1
+			if work {
+				n = int32(sh)/2 + 1
+			} else {
+				n = (int32(sh)-2*c.capW)/2 + 1
+			}
+			best := int32(dead)
+			if canWork {
+				ok := true
+				var nl int32
+				ne := false
+				if work {
+					nl, ne = n+1, edge
+					if c.maxCons > 0 && nl > c.maxCons && c.wMaxCons >= hw {
+						ok = false
+					}
+					nl = min(nl, c.capW)
+				} else {
+					if !edge && n < c.minOff && int64(c.minOff-n)*c.wMinOff >= hw {
+						ok = false
+					}
+					nl = 1
+				}
+				if nl >= c.minCons {
+					ne = false
+				}
+				if ok {
+					t := (nl - 1) * 2
+					if ne {
+						t++
+					}
+					if r := nxt[t]; r > dead {
+						best = max(best, gain+r)
+					}
+				}
+			}
+			if canOff {
+				ok := true
+				var nl int32
+				ne := false
+				if work {
+					if !edge && n < c.minCons && int64(c.minCons-n)*c.wMinCons >= hw {
+						ok = false
+					}
+					nl = 1
+				} else {
+					nl, ne = min(n+1, c.capO), edge
+				}
+				if nl >= c.minOff {
+					ne = false
+				}
+				if ok {
+					t := 2*c.capW + (nl-1)*2
+					if ne {
+						t++
+					}
+					if r := nxt[t]; r > dead {
+						best = max(best, r)
+					}
+				}
+			}
+			reach[j*S+sh] = best
+		}
+	}
+	return reach
 }
 
 // windowStates estimates the dense state space of a DP over L days of e's

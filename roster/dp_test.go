@@ -126,3 +126,59 @@ func TestDPStateLimit(t *testing.T) {
 		t.Fatal("full row DP failed under the pricing limit")
 	}
 }
+
+// The run-aware reach (reachTable) drops only labels that cannot meet the
+// minimum minutes: strict DPs give the same objective with it as with the
+// per-day bound alone, over windows up to the whole horizon.
+func TestDPReachKeepsTheOptimum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var models []*Model
+	for i := 0; i < 80; i++ {
+		m := randomModel(rng)
+		m.Fairness = nil
+		models = append(models, m)
+	}
+	for seed := uint64(1); seed <= 4; seed++ {
+		models = append(models, GenerateModel(GenerateSpec{Employees: 6, Days: 28, ShiftTypes: 3, Seed: seed}))
+	}
+	var calls, feasible int
+	var workReach, workPlain int64
+	for i, m := range models {
+		p := compile(m)
+		s := newState(p, p.encode(randomRoster(rng, m)))
+		with, without := newDP(p), newDP(p)
+		without.reachOff = true
+		for k := 0; k < 20; k++ {
+			e := rng.IntN(p.E)
+			a := rng.IntN(p.D)
+			b := min(p.D-1, a+rng.IntN(p.D))
+			cost := windowCosts(s, e, a, b)
+			for j := range cost {
+				if cost[j] < infCost && j%p.V > 0 {
+					cost[j] += rng.Int64N(60)
+				}
+			}
+			out1 := make([]uint8, b-a+1)
+			out2 := make([]uint8, b-a+1)
+			w0, p0 := with.work, without.work
+			obj1, ok1 := with.solve(s, e, a, b, cost, true, out1)
+			obj2, ok2 := without.solve(s, e, a, b, cost, true, out2)
+			if ok1 != ok2 || (ok1 && obj1 != obj2) {
+				t.Fatalf("model %d e%d [%d,%d]: with reach (%d, %v), without (%d, %v)", i, e, a, b, obj1, ok1, obj2, ok2)
+			}
+			calls++
+			if ok1 {
+				feasible++
+				workReach += with.work - w0
+				workPlain += without.work - p0
+			}
+			if out := make([]uint8, b-a+1); func() bool { _, ok := without.solve(s, e, a, b, cost, false, out); return ok }() {
+				s.apply([]rowChange{{e: e, a: a, nv: out}})
+			}
+		}
+	}
+	if feasible < calls/4 {
+		t.Fatalf("only %d of %d strict calls feasible", feasible, calls)
+	}
+	t.Logf("%d strict calls, %d feasible; labels %d with reach, %d without", calls, feasible, workReach, workPlain)
+}
