@@ -82,7 +82,8 @@ type problem struct {
 	cellSkill                    []int32 // -1 = any employee
 	dsStart                      []int32 // [D*V+1]
 	cellList                     []int32
-	empSkill                     []bool // [E*K]
+	demand                       []int64 // [D] cover required on the day (cells with an under weight)
+	empSkill                     []bool  // [E*K]
 	K                            int
 
 	// Fairness.
@@ -366,6 +367,12 @@ func compile(m *Model) *problem {
 		p.cellSkill = append(p.cellSkill, sk)
 		p.cellList = append(p.cellList, int32(i))
 		p.dsStart[c.key+1]++
+	}
+	p.demand = make([]int64, D)
+	for _, c := range cells {
+		if cover := m.Cover[c.index]; cover.UnderWeight > 0 {
+			p.demand[c.key/V] += int64(cover.Requirement)
+		}
 	}
 	for i := 1; i <= D*V; i++ {
 		p.dsStart[i] += p.dsStart[i-1]

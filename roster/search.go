@@ -501,14 +501,25 @@ func (w *worker) prorated(e, b int) *dpLimits {
 		}
 	}
 	if l := p.maxWE[e]; l != noLimit && len(p.weekendDays) > 0 {
-		var seen, all float64
+		// Weekends are shared out by their cover demand, not their number:
+		// where demand grows through the horizon (instance 24: the last
+		// weekends need three times the first ones), an even share spends
+		// the weekends early and leaves the busy ones short.
+		var seen, all, seenN, allN float64
 		for _, days := range p.weekendDays {
 			if avail(int(days[0])) || (len(days) > 1 && avail(int(days[1]))) {
-				all++
+				var dem float64
+				for _, d := range days {
+					dem += float64(p.demand[d])
+				}
+				all, allN = all+dem, allN+1
 				if int(days[0]) <= b {
-					seen++
+					seen, seenN = seen+dem, seenN+1
 				}
 			}
+		}
+		if all == 0 {
+			seen, all = seenN, allN
 		}
 		if all > 0 {
 			lim.maxWE = int32(math.Ceil(float64(l) * seen / all))
@@ -702,7 +713,26 @@ func (w *worker) transferMove() {
 		if len(worked) == 0 {
 			return
 		}
-		force = p.weekendDays[worked[w.rng.IntN(len(worked))]]
+		// Give up the weekend whose cover needs e least (a half-worked or
+		// over-covered one), ties at random: a weekend picked at random
+		// mostly leaves a new shortfall behind.
+		pick, best, n := -1, int64(math.MinInt64), 0
+		for _, kk := range worked {
+			var g int64 // the cover cost of e's shifts there
+			for _, fd := range p.weekendDays[kk] {
+				if x := row[fd]; x != 0 {
+					g += s.marginal(e, int(fd), x)
+				}
+			}
+			if g > best {
+				pick, best, n = kk, g, 1
+			} else if g == best {
+				if n++; w.rng.IntN(n) == 0 {
+					pick = kk
+				}
+			}
+		}
+		force = p.weekendDays[pick]
 	} else if l := p.maxType[e*V+int(v)]; l != noLimit && s.typeCnt[e*V+int(v)] >= l {
 		if force = w.someDay(row, func(x uint8) bool { return x == v }, d); force == nil {
 			return
@@ -800,14 +830,35 @@ func (w *worker) shortCell() (int, uint8, bool) {
 			}
 		}
 	}
-	for i, start := 0, w.rng.IntN(C); i < C; i++ {
-		c := (start + i) % C
-		if w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 {
-			k := int(w.cellKey[c])
-			return k / p.V, uint8(k % p.V), true
+	short := func(c int) bool { return w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 }
+	// Uniform over the short cells: random probes first (cheap when many
+	// are short), else one pass choosing by reservoir sampling. (Taking
+	// the first short cell after a random start picks the one after the
+	// longest covered stretch almost every time: on instance 24, whose
+	// shortfalls gather in the last weeks, nearly always the same few.)
+	pick := -1
+	for i := 0; i < 32; i++ {
+		if c := w.rng.IntN(C); short(c) {
+			pick = c
+			break
 		}
 	}
-	return 0, 0, false
+	if pick < 0 {
+		n := 0
+		for c := 0; c < C; c++ {
+			if short(c) {
+				n++
+				if w.rng.IntN(n) == 0 {
+					pick = c
+				}
+			}
+		}
+	}
+	if pick < 0 {
+		return 0, 0, false
+	}
+	k := int(w.cellKey[pick])
+	return k / p.V, uint8(k % p.V), true
 }
 
 // addRandomEmployees extends w.emps to k distinct employees.

@@ -89,3 +89,88 @@ func TestTransferMoveTradesALimitForAShortCell(t *testing.T) {
 		})
 	}
 }
+
+// weekendModel is one employee over eight weeks (Monday start) who may
+// work maxWE weekends, with cover on the given weekend days: demand[k] of
+// one shift on each day of weekend k.
+func weekendModel(maxWE int, demand []int) *Model {
+	m := &Model{Name: "weekends", StartDate: "2025-03-03", Days: 56,
+		ShiftTypes: []ShiftType{{ID: "D", LengthMinutes: 480}}}
+	m.Employees = []Employee{{ID: "A", Contract: Contract{MaxWeekends: IntPtr(maxWE)}}}
+	dates := m.Dates()
+	for d := 0; d < 56; d++ {
+		req := 0
+		if d%7 >= 5 {
+			req = demand[d/7]
+		}
+		m.Cover = append(m.Cover, Cover{Date: dates[d], Shift: "D", Requirement: req, UnderWeight: 100, OverWeight: 1})
+	}
+	return m
+}
+
+// A row built window by window gets a share of its weekends that follows
+// the weekends' cover demand: with the busy weekends at the end, the first
+// half of the horizon gets a quarter of them, not half.
+func TestProratedWeekendsFollowDemand(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		demand []int
+		want   int32
+	}{
+		{"back-loaded", []int{1, 1, 1, 1, 3, 3, 3, 3}, 1}, // ceil(4 * 8/32)
+		{"even", []int{2, 2, 2, 2, 2, 2, 2, 2}, 2},
+		{"no demand: by count", []int{0, 0, 0, 0, 0, 0, 0, 0}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := compile(weekendModel(4, tc.demand))
+			sh := &shared{firstFeasible: -1}
+			w := newWorker(p, sh, 1, 0, make([]uint8, p.E*p.D))
+			if got := w.prorated(0, 27).maxWE; got != tc.want {
+				t.Fatalf("weekends allowed in the first four weeks: %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// shortCell samples the short cells uniformly. Two short cells on
+// consecutive days after a long covered stretch: taking the first short
+// cell after a random start would pick the first of them nearly always.
+func TestShortCellIsUniform(t *testing.T) {
+	m := weekendModel(8, []int{0, 0, 0, 0, 0, 0, 1, 0})
+	p := compile(m)
+	w := newWorker(p, &shared{firstFeasible: -1}, 7, 0, make([]uint8, p.E*p.D))
+	seen := map[int]int{}
+	const n = 4000
+	for i := 0; i < n; i++ {
+		d, v, ok := w.shortCell()
+		if !ok || v != 1 {
+			t.Fatalf("shortCell = %d, %d, %v", d, v, ok)
+		}
+		seen[d]++
+	}
+	if len(seen) != 2 || seen[47] < n*2/5 || seen[48] < n*2/5 {
+		t.Fatalf("short days sampled %v in %d draws, want days 47 and 48 about equally", seen, n)
+	}
+}
+
+// At its weekend limit, a transfer gives up the weekend whose cover needs
+// the employee least: here weekend 1 (nobody needed) rather than weekend 0
+// (both days short without it), to take the short weekend 6.
+func TestTransferGivesUpTheLeastNeededWeekend(t *testing.T) {
+	m := weekendModel(2, []int{1, 0, 0, 0, 0, 0, 1, 0})
+	p := compile(m)
+	row := make([]string, 56)
+	row[5], row[6], row[12], row[13] = "D", "D", "D", "D"
+	for seed := uint64(1); seed <= 20; seed++ {
+		w := newWorker(p, &shared{firstFeasible: -1}, seed, 0, p.encode(Roster{"A": row}))
+		w.prm.noise, w.noise, w.temp = 0, 0, 0
+		start := w.s.total
+		for i := 0; i < 200 && w.s.total >= start; i++ {
+			w.transferMove()
+		}
+		got := p.decode(w.s.x)["A"]
+		if w.s.total >= start || got[5] == "" || got[6] == "" || got[12] != "" || got[13] != "" {
+			t.Fatalf("seed %d: total %d -> %d, row %v: want weekend 0 kept, weekend 1 given up", seed, start, w.s.total, got)
+		}
+	}
+}
