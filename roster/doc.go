@@ -45,7 +45,8 @@
 //
 // Solve runs one worker per thread. Each builds a first roster row by row
 // with that DP (long horizons by rolling windows with a share of the
-// horizon limits, or with weekend and per-type limits priced), then
+// horizon limits, the weekends shared out by their cover demand, or with
+// weekend and per-type limits priced), then
 // improves it by simulated annealing over these moves: re-optimising a
 // window of one row, ruin-and-recreate of a window of a few rows (often
 // aimed at a cover shortfall, rebuilt one by one by the DP with cost noise;
@@ -58,7 +59,9 @@
 // horizons longer than six weeks, transfers: an employee at its weekend,
 // per-type or minutes limit takes a cover shortfall by giving up the same
 // resource weeks away (a window there re-optimised with it forced off, then
-// a window around the shortfall; both kept or neither). On problems small
+// a window around the shortfall; both kept or neither; the weekend given up
+// is the one whose cover needs the employee least). Moves aimed at a
+// shortfall sample the short cells uniformly. On problems small
 // enough for a dense LP (up to 700 rows), the first worker also solves the
 // LP relaxation by column generation (lp.go, cg.go: whole rows as columns,
 // the DP as the pricer, Wentges dual smoothing, columns priced out pruned
