@@ -355,8 +355,12 @@ func compile(m *Model) *problem {
 		return cells[a].index < cells[b].index
 	})
 	p.dsStart = make([]int32, D*V+1)
+	p.demand = make([]int64, D)
 	for i, c := range cells {
 		cover := m.Cover[c.index]
+		if cover.UnderWeight > 0 {
+			p.demand[c.key/V] += int64(cover.Requirement)
+		}
 		p.cellReq = append(p.cellReq, int64(cover.Requirement))
 		p.cellUnder = append(p.cellUnder, int64(cover.UnderWeight))
 		p.cellOver = append(p.cellOver, int64(cover.OverWeight))
@@ -367,12 +371,6 @@ func compile(m *Model) *problem {
 		p.cellSkill = append(p.cellSkill, sk)
 		p.cellList = append(p.cellList, int32(i))
 		p.dsStart[c.key+1]++
-	}
-	p.demand = make([]int64, D)
-	for _, c := range cells {
-		if cover := m.Cover[c.index]; cover.UnderWeight > 0 {
-			p.demand[c.key/V] += int64(cover.Requirement)
-		}
 	}
 	for i := 1; i <= D*V; i++ {
 		p.dsStart[i] += p.dsStart[i-1]

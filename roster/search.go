@@ -704,22 +704,16 @@ func (w *worker) transferMove() {
 	var force []int32 // days of the source window e must not work (or not on v)
 	onlyV := false
 	if k := p.weekendOf[d]; k >= 0 && s.weCnt[e] >= p.maxWE[e] && p.maxWE[e] != noLimit && !worksAny(row, p.weekendDays[k]) {
-		var worked []int
-		for kk, days := range p.weekendDays {
-			if int32(kk) != k && worksAny(row, days) {
-				worked = append(worked, kk)
-			}
-		}
-		if len(worked) == 0 {
-			return
-		}
 		// Give up the weekend whose cover needs e least (a half-worked or
 		// over-covered one), ties at random: a weekend picked at random
 		// mostly leaves a new shortfall behind.
 		pick, best, n := -1, int64(math.MinInt64), 0
-		for _, kk := range worked {
+		for kk, days := range p.weekendDays {
+			if int32(kk) == k || !worksAny(row, days) {
+				continue
+			}
 			var g int64 // the cover cost of e's shifts there
-			for _, fd := range p.weekendDays[kk] {
+			for _, fd := range days {
 				if x := row[fd]; x != 0 {
 					g += s.marginal(e, int(fd), x)
 				}
@@ -731,6 +725,9 @@ func (w *worker) transferMove() {
 					pick = kk
 				}
 			}
+		}
+		if pick < 0 {
+			return
 		}
 		force = p.weekendDays[pick]
 	} else if l := p.maxType[e*V+int(v)]; l != noLimit && s.typeCnt[e*V+int(v)] >= l {
