@@ -174,3 +174,54 @@ func TestTransferGivesUpTheLeastNeededWeekend(t *testing.T) {
 		}
 	}
 }
+
+// Two half weekends join: A works Saturday and B Sunday of weekend 0,
+// each at a one-weekend limit, while weekend 3 has nobody. A takes B's
+// Sunday and B takes weekend 3. No window move improves the start (each
+// row alone would give up a covered day for at most as much cover).
+func TestMergeWeekendJoinsTwoHalves(t *testing.T) {
+	m := &Model{Name: "merge", StartDate: "2025-03-03", Days: 28,
+		ShiftTypes: []ShiftType{{ID: "D", LengthMinutes: 480}}}
+	for _, id := range []string{"A", "B"} {
+		m.Employees = append(m.Employees, Employee{ID: id, Contract: Contract{MaxWeekends: IntPtr(1)}})
+	}
+	dates := m.Dates()
+	for d := 0; d < 28; d++ {
+		req := 0
+		if d == 5 || d == 6 || d == 26 || d == 27 {
+			req = 1
+		}
+		m.Cover = append(m.Cover, Cover{Date: dates[d], Shift: "D", Requirement: req, UnderWeight: 100, OverWeight: 1})
+	}
+	a, b := make([]string, 28), make([]string, 28)
+	a[5], b[6] = "D", "D"
+	p := compile(m)
+	for seed := uint64(1); seed <= 20; seed++ {
+		w := newWorker(p, &shared{firstFeasible: -1}, seed, 0, p.encode(Roster{"A": a, "B": b}))
+		w.prm.noise, w.noise, w.temp = 0, 0, 0
+		start := w.s.total
+		if seed == 1 {
+			for e := 0; e < 2; e++ {
+				for i := 0; i < 200; i++ {
+					lo, hi := w.randomWindow(5, 14)
+					saved := append([]uint8(nil), w.s.x...)
+					if w.reoptWindow(e, lo, hi) < 0 {
+						t.Fatalf("a window move of employee %d on days %d-%d improved %d by itself", e, lo, hi, start)
+					}
+					w.s = newState(p, saved)
+				}
+			}
+		}
+		for i := 0; i < 50 && w.s.total > 0; i++ {
+			w.mergeWeekendMove()
+			if full := newState(p, w.s.x).total; full != w.s.total {
+				t.Fatalf("seed %d: incremental total %d, recomputed %d", seed, w.s.total, full)
+			}
+		}
+		got := p.decode(w.s.x)
+		ev := mustEvaluate(t, m, got)
+		if !ev.Feasible || w.s.total != 0 {
+			t.Fatalf("seed %d: total %d -> %d, rows A %v B %v: want every weekend cell covered", seed, start, w.s.total, got["A"], got["B"])
+		}
+	}
+}
