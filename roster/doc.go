@@ -44,48 +44,48 @@
 // search steps in the same time).
 //
 // Solve runs one worker per thread. Each builds a first roster row by row
-// with that DP (long horizons by rolling windows with a share of the
-// horizon limits, the weekends shared out by their cover demand, or with
-// weekend and per-type limits priced), then
-// improves it by simulated annealing over these moves: re-optimising a
-// window of one row, ruin-and-recreate of a window of a few rows (often
-// aimed at a cover shortfall, rebuilt one by one by the DP with cost noise;
-// windows of 4-14 days, 7-28 beyond six weeks, at most 14 again over half
-// a year with shifts of mixed lengths, whose minutes make each window's DP
-// dearer),
-// block swaps between two rows, which keep cover, re-assigning one
-// whole day across every employee at once, exactly, as a min-cost flow
-// (dayflow.go; where each day and shift feeds one cover cell), and, over
-// horizons longer than six weeks, transfers: an employee at its weekend,
-// per-type or minutes limit takes a cover shortfall by giving up the same
-// resource weeks away (a window there re-optimised with it forced off, then
-// a window around the shortfall; both kept or neither; the weekend given up
-// is the one whose cover needs the employee least). Moves aimed at a
-// shortfall sample the short cells uniformly. On problems small
-// enough for a dense LP (up to 700 rows), the first worker also solves the
-// LP relaxation by column generation (lp.go, cg.go: whole rows as columns,
-// the DP as the pricer, Wentges dual smoothing, columns priced out pruned
-// once there are 8 per row, a stop when the LP tails off) within half of
-// its LP budget, and reports the LP bound; a roster whose penalty meets
-// the bound is proven optimal and stops the search. A root LP that runs
-// out of budget still rounds to a roster that may seed the local search.
-// From a solved root the worker dives to rosters, between bursts of local
-// search: each dive step forces the cells the LP decides and a few of its
-// most decided fractional cells, re-prices, and leaves the branch that
+// with that DP (long horizons by rolling windows with a share of the horizon
+// limits, the weekends shared out by their cover demand, or with weekend and
+// per-type limits priced), then improves it by simulated annealing over
+// these moves: re-optimising a window of one row, ruin-and-recreate of a
+// window of a few rows (often aimed at a cover shortfall, rebuilt one by one
+// by the DP with cost noise; windows of 4-14 days, 7-28 beyond six weeks, at
+// most 14 again over half a year with shifts of mixed lengths, whose minutes
+// make each window's DP dearer), block swaps between two rows, which keep
+// cover, re-assigning one whole day across every employee at once, exactly,
+// as a min-cost flow (dayflow.go; where each day and shift feeds one cover
+// cell), and, over horizons longer than six weeks, transfers: an employee at
+// its weekend, per-type or minutes limit takes a cover shortfall by giving
+// up the same resource weeks away (a window there re-optimised with it
+// forced off, then a window around the shortfall; both kept or neither; the
+// weekend given up is the one whose cover needs the employee least), and,
+// where weekends are limited, weekend merges: of two employees each working
+// one day of the same weekend, one takes both days and the other spends the
+// freed weekend on a short weekend elsewhere (three window solves; all kept
+// or none). Moves aimed at a shortfall sample the short cells uniformly. On
+// problems small enough for a dense LP (up to 700 rows), the first worker
+// also solves the LP relaxation by column generation (lp.go, cg.go: whole
+// rows as columns, the DP as the pricer, Wentges dual smoothing, columns
+// priced out pruned once there are 8 per row, a stop when the LP tails off)
+// within half of its LP budget, and reports the LP bound; a roster whose
+// penalty meets the bound is proven optimal and stops the search. A root LP
+// that runs out of budget still rounds to a roster that may seed the local
+// search. From a solved root the worker dives to rosters, between bursts of
+// local search: each dive step forces the cells the LP decides and a few of
+// its most decided fractional cells, re-prices, and leaves the branch that
 // excludes the first of them open with the step's bound; the next dive
 // starts from the open branch with the lowest bound (when the root took
-// under an eighth of the LP budget, the deepest among equal bounds: a
-// branch inherits its dive step's bound, so many share the root's, and the
-// deepest lies next to the last dive), and branches that
-// cannot beat the best roster are dropped (a heuristic branch and price:
-// the decided cells are not branched on). On small problems (employees ×
-// days up to exactCells) dives are exact instead: one fractional cell per
-// step, decided cells left free, and an integral LP priced before it is
-// taken, so the dives and open branches together search every roster. A
-// dive that needs more work
-// than the root did (or an eighth of the budget) ends with its LP rounded,
-// and the worker returns to the local search. Workers adopt the best
-// roster found by any of them when they stagnate.
+// under an eighth of the LP budget, the deepest among equal bounds: a branch
+// inherits its dive step's bound, so many share the root's, and the deepest
+// lies next to the last dive), and branches that cannot beat the best roster
+// are dropped (a heuristic branch and price: the decided cells are not
+// branched on). On small problems (employees × days up to exactCells) dives
+// are exact instead: one fractional cell per step, decided cells left free,
+// and an integral LP priced before it is taken, so the dives and open
+// branches together search every roster. A dive that needs more work than
+// the root did (or an eighth of the budget) ends with its LP rounded, and
+// the worker returns to the local search. Workers adopt the best roster
+// found by any of them when they stagnate.
 //
 // On problems whose whole LP does not fit or has more than maxRootCells
 // employee-days (where the root alone would take longer than a minute),

@@ -47,8 +47,9 @@ func (prm params) scaled(p *problem) params {
 		// minutes) bind far from where the cover is short.
 		prm.pTransfer = 30
 		if p.weekendLimited() {
-			// 19, 60 s, seeds 1-8: mean 3372 with 10, 3486 without; 24,
-			// 300 s: 49041 against 50334.
+			// Half weekends cost a shift of cover each where the weekends
+			// are all used: 19 at 60 s, seeds 1-4, 3243-3506 against
+			// 3367-3593; 24 at 300 s, 49041 against 50334.
 			prm.pMerge = 25
 		}
 	}
