@@ -771,21 +771,25 @@ func (w *worker) transferMove() {
 			}
 		}
 	}
-	out := w.out[:b2-a2+1]
-	if _, ok := w.z.solveWithin(s, e, a2, b2, cost, true, nil, out); !ok {
+	if !w.solveApply(e, a2, b2, cost) {
 		return
 	}
-	s.apply([]rowChange{{e: e, a: a2, nv: out}})
-	cost = w.cost[:(b1-a1+1)*V]
-	w.fillCosts(e, a1, b1, w.noise, cost)
-	out = w.out[:b1-a1+1]
-	if _, ok := w.z.solveWithin(s, e, a1, b1, cost, true, nil, out); ok {
-		s.apply([]rowChange{{e: e, a: a1, nv: out}})
-		if w.accept(s.total - before) {
-			return
-		}
+	if w.reoptWindowLim(e, a1, b1, w.noise, nil, true) && w.accept(s.total-before) {
+		return
 	}
 	s.apply([]rowChange{{e: e, a: 0, nv: w.saved[:D]}})
+}
+
+// solveApply re-solves days a..b of e's row at costs the caller filled
+// (with cells forced on or off) and applies the result; false when no row
+// fits.
+func (w *worker) solveApply(e, a, b int, cost []int64) bool {
+	out := w.out[:b-a+1]
+	if _, ok := w.z.solveWithin(w.s, e, a, b, cost, true, nil, out); !ok {
+		return false
+	}
+	w.s.apply([]rowChange{{e: e, a: a, nv: out}})
+	return true
 }
 
 // worksAny reports whether row has work on any of days.
@@ -1189,12 +1193,10 @@ func (w *worker) mergeWeekendMove() {
 			cost[j+u] = infCost
 		}
 	}
-	out := w.out[:b1-a1+1]
-	if _, ok := w.z.solveWithin(s, b, a1, b1, cost, true, nil, out); !ok {
+	if !w.solveApply(b, a1, b1, cost) {
 		undo()
 		return
 	}
-	s.apply([]rowChange{{e: b, a: a1, nv: out}})
 	w.fillCosts(a, a1, b1, w.noise, cost)
 	for u := 0; u < V; u++ {
 		if u != vb {
@@ -1202,19 +1204,12 @@ func (w *worker) mergeWeekendMove() {
 		}
 	}
 	cost[(da-a1)*V] = infCost
-	if _, ok := w.z.solveWithin(s, a, a1, b1, cost, true, nil, out); !ok {
+	if !w.solveApply(a, a1, b1, cost) {
 		undo()
 		return
 	}
-	s.apply([]rowChange{{e: a, a: a1, nv: out}})
-	cost = w.cost[:(b2-a2+1)*V]
-	w.fillCosts(b, a2, b2, w.noise, cost)
-	out = w.out[:b2-a2+1]
-	if _, ok := w.z.solveWithin(s, b, a2, b2, cost, true, nil, out); ok {
-		s.apply([]rowChange{{e: b, a: a2, nv: out}})
-		if w.accept(s.total - before) {
-			return
-		}
+	if w.reoptWindowLim(b, a2, b2, w.noise, nil, true) && w.accept(s.total-before) {
+		return
 	}
 	undo()
 }
