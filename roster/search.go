@@ -842,7 +842,6 @@ func (w *worker) shortCell() (int, uint8, bool) {
 			}
 		}
 	}
-	short := func(c int) bool { return w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 }
 	// Uniform over the short cells: random probes first (cheap when many
 	// are short), else one pass choosing by reservoir sampling. (Taking
 	// the first short cell after a random start picks the one after the
@@ -850,7 +849,7 @@ func (w *worker) shortCell() (int, uint8, bool) {
 	// shortfalls gather in the last weeks, nearly always the same few.)
 	pick := -1
 	for i := 0; i < 32; i++ {
-		if c := w.rng.IntN(C); short(c) {
+		if c := w.rng.IntN(C); w.isShort(c) {
 			pick = c
 			break
 		}
@@ -858,7 +857,7 @@ func (w *worker) shortCell() (int, uint8, bool) {
 	if pick < 0 {
 		n := 0
 		for c := 0; c < C; c++ {
-			if short(c) {
+			if w.isShort(c) {
 				n++
 				if w.rng.IntN(n) == 0 {
 					pick = c
@@ -1194,8 +1193,7 @@ func (w *worker) mergeWeekendMove() {
 		}
 	}
 	if !w.solveApply(b, a1, b1, cost) {
-		undo()
-		return
+		return // nothing applied yet
 	}
 	w.fillCosts(a, a1, b1, w.noise, cost)
 	for u := 0; u < V; u++ {
@@ -1224,13 +1222,19 @@ func (p *problem) weekendLimited() bool {
 	return false
 }
 
+// isShort reports whether cover cell c is below a requirement that
+// costs something when missed.
+func (w *worker) isShort(c int) bool {
+	return w.s.cnt[c] < w.p.cellReq[c] && w.p.cellUnder[c] > 0
+}
+
 // shortAt reports whether day d has a cover cell below its requirement
 // that e may fill.
 func (w *worker) shortAt(e, d int) bool {
 	p := w.p
 	for k := d * p.V; k < (d+1)*p.V; k++ {
 		for _, c := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
-			if w.s.cnt[c] < p.cellReq[c] && p.cellUnder[c] > 0 && p.allowed[(e*p.D+d)*p.V+k%p.V] {
+			if w.isShort(int(c)) && p.allowed[(e*p.D+d)*p.V+k%p.V] {
 				return true
 			}
 		}
