@@ -89,3 +89,20 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDayMove re-assigns one day of all 100 employees exactly (the
+// min-cost flow of dayflow.go), from a roster close to day-optimal as
+// late in a search.
+func BenchmarkDayMove(b *testing.B) {
+	p, s, _ := benchState(b)
+	w := newWorker(p, &shared{}, 1, 0, s.x)
+	for d := 0; d < p.D; d++ {
+		w.dayMove(d)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.swapMoves(1) // a small change, as the annealing makes between day moves
+		w.dayMove(rng.IntN(p.D))
+	}
+}

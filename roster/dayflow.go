@@ -4,7 +4,11 @@ package roster
 // exactly: each employee takes one value, its row cost changes by a known
 // amount (only that day differs), and a cover cell's cost is convex in the
 // number of employees on it. That is a min-cost flow (employees → cover
-// cells → sink), solved by successive shortest paths. It finds the chains
+// cells → sink). It starts from today's assignment as a flow and cancels
+// negative cycles: late in a search most days are already optimal, and
+// proving that takes one shortest-path pass instead of one per employee
+// (successive shortest paths from an empty flow, still used when today's
+// assignment breaks a hard cell rule). It finds the chains
 // "A moves to the short shift, B takes A's shift, C comes in for B" that
 // row-by-row moves only reach one step at a time.
 //
@@ -24,6 +28,7 @@ type flowGraph struct {
 	prev  []int32 // arc into each node on the shortest path
 	inQ   []bool
 	queue []int32
+	seen  []int32 // walk marks for the cycle search
 }
 
 func (g *flowGraph) reset(n int) {
@@ -97,11 +102,94 @@ func (g *flowGraph) augment(s, t int) bool {
 	return true
 }
 
+// cancelNegativeCycle looks for a cycle of negative cost in the residual
+// graph (Bellman-Ford with a queue from every node at once) and sends one
+// unit around it; false when there is none, so the flow is optimal for
+// its value. A cycle among the predecessors has negative cost; looking for
+// one every n relaxations finds it long before a path grows n arcs long.
+func (g *flowGraph) cancelNegativeCycle() bool {
+	n := len(g.head)
+	g.dist, g.prev, g.inQ, g.seen = g.dist[:0], g.prev[:0], g.inQ[:0], g.seen[:0]
+	q := g.queue[:0]
+	for i := 0; i < n; i++ {
+		g.dist = append(g.dist, 0)
+		g.prev = append(g.prev, -1)
+		g.inQ = append(g.inQ, true)
+		g.seen = append(g.seen, -1)
+		q = append(q, int32(i))
+	}
+	defer func() { g.queue = q[:0] }()
+	for relaxed := 0; len(q) > 0; {
+		u := q[0]
+		q = q[1:]
+		g.inQ[u] = false
+		for a := g.head[u]; a >= 0; a = g.next[a] {
+			if g.cap[a] == 0 {
+				continue
+			}
+			v := g.to[a]
+			nd := g.dist[u] + g.cost[a]
+			if nd >= g.dist[v] {
+				continue
+			}
+			g.dist[v], g.prev[v] = nd, a
+			if relaxed++; relaxed%n == 0 && g.cancelPredecessorCycle() {
+				return true
+			}
+			if !g.inQ[v] {
+				g.inQ[v] = true
+				q = append(q, v)
+			}
+		}
+	}
+	return false
+}
+
+// cancelPredecessorCycle sends one unit around a cycle of predecessor
+// arcs if there is one.
+func (g *flowGraph) cancelPredecessorCycle() bool {
+	for i := range g.seen {
+		g.seen[i] = -1
+	}
+	for start := range g.head {
+		x := int32(start)
+		for g.seen[x] < 0 {
+			g.seen[x] = int32(start)
+			a := g.prev[x]
+			if a < 0 {
+				break
+			}
+			x = g.to[a^1]
+		}
+		if g.seen[x] != int32(start) || g.prev[x] < 0 {
+			continue // ended at a root or on an earlier walk
+		}
+		for y := x; ; { // x is on a cycle of this walk
+			a := g.prev[y]
+			g.cap[a]--
+			g.cap[a^1]++
+			if y = g.to[a^1]; y == x {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// send pushes k units along arc a.
+func (g *flowGraph) send(a int, k int32) {
+	g.cap[a] -= k
+	g.cap[a^1] += k
+}
+
 // dayFlow holds a worker's scratch for day moves.
 type dayFlow struct {
 	g       flowGraph
 	choice  [][2]int32 // per employee: the arcs e→value, with value
 	vals    []uint8
+	curArc  []int32 // per employee: the arc of today's value, -1 if not allowed
+	inArc   []int32 // per employee: the arc source → employee
+	onCell  []int32 // per value: employees on it that count for its cover cell
 	changes []rowChange
 	buf     []uint8
 }
@@ -135,9 +223,13 @@ func (w *worker) dayMove(d int) int64 {
 	one := f.buf[:0]
 	one = append(one, 0)
 	f.buf = one
+	f.curArc, f.inArc = f.curArc[:0], f.inArc[:0]
+	f.onCell = append(f.onCell[:0], make([]int32, V)...)
+	warm := true
 	for e := 0; e < E; e++ {
-		f.g.arc(src, 2+e, 1, 0)
+		f.inArc = append(f.inArc, int32(f.g.arc(src, 2+e, 1, 0)))
 		cur := s.x[e*D+d]
+		f.curArc = append(f.curArc, -1)
 		for v := 0; v < V; v++ {
 			if !p.allowed[(e*D+d)*V+v] {
 				continue
@@ -154,7 +246,14 @@ func (w *worker) dayMove(d int) int64 {
 			a := f.g.arc(2+e, to, 1, rc)
 			f.choice = append(f.choice, [2]int32{int32(a), int32(e)})
 			f.vals = append(f.vals, uint8(v))
+			if uint8(v) == cur {
+				f.curArc[e] = int32(a)
+				if to != sink {
+					f.onCell[v]++
+				}
+			}
 		}
+		warm = warm && f.curArc[e] >= 0
 	}
 	// Cover: the first req employees on a cell save its under weight
 	// each, every further one costs its over weight.
@@ -164,14 +263,34 @@ func (w *worker) dayMove(d int) int64 {
 			continue
 		}
 		c := p.cellList[p.dsStart[k]]
+		n := f.onCell[v] // today's flow: the cheaper arc fills first
 		if r := p.cellReq[c]; r > 0 {
-			f.g.arc(cellNode(v), sink, int32(min(r, int64(E))), -p.cellUnder[c])
+			under := int32(min(r, int64(E)))
+			a := f.g.arc(cellNode(v), sink, under, -p.cellUnder[c])
+			if warm {
+				f.g.send(a, min(n, under))
+				n -= min(n, under)
+			}
 		}
-		f.g.arc(cellNode(v), sink, int32(E), p.cellOver[c])
+		a := f.g.arc(cellNode(v), sink, int32(E), p.cellOver[c])
+		if warm {
+			f.g.send(a, n)
+		}
 	}
-	for e := 0; e < E; e++ {
-		if !f.g.augment(src, sink) {
-			return 0 // an employee with no allowed value: nothing to do
+	if warm {
+		for e := 0; e < E; e++ {
+			f.g.send(int(f.inArc[e]), 1)
+			f.g.send(int(f.curArc[e]), 1)
+		}
+		// Each cycle lowers the cost; a bound keeps a day move short
+		// whatever happens, and the flow so far is a valid assignment.
+		for cycles := 0; cycles < E*V && f.g.cancelNegativeCycle(); cycles++ {
+		}
+	} else {
+		for e := 0; e < E; e++ {
+			if !f.g.augment(src, sink) {
+				return 0 // an employee with no allowed value: nothing to do
+			}
 		}
 	}
 	f.changes = f.changes[:0]
