@@ -54,13 +54,14 @@
 // make each window's DP dearer), block swaps between two rows, which keep
 // cover, re-assigning one whole day across every employee at once, exactly,
 // as a min-cost flow (dayflow.go; where each day and shift feeds one cover
-// cell), and, over horizons longer than six weeks, transfers: an employee at
-// its weekend, per-type or minutes limit takes a cover shortfall by giving
-// up the same resource weeks away (a window there re-optimised with it
-// forced off, then a window around the shortfall; both kept or neither; the
-// weekend given up is the one whose cover needs the employee least), and,
-// where weekends are limited, weekend merges: of two employees each working
-// one day of the same weekend, one takes both days and the other spends the
+// cell; solved by cancelling negative cycles from the day as it is), and,
+// over horizons longer than six weeks, transfers: an employee at its
+// weekend, per-type or minutes limit takes a cover shortfall by giving up
+// the same resource weeks away (a window there re-optimised with it forced
+// off, then a window around the shortfall; both kept or neither; the weekend
+// given up is the one whose cover needs the employee least), and, where
+// weekends are limited, weekend merges: of two employees each working one
+// day of the same weekend, one takes both days and the other spends the
 // freed weekend on a short weekend elsewhere (three window solves; all kept
 // or none). Moves aimed at a shortfall sample the short cells uniformly. On
 // problems small enough for a dense LP (up to 700 rows), the first worker
