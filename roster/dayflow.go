@@ -224,7 +224,11 @@ func (w *worker) dayMove(d int) int64 {
 	one = append(one, 0)
 	f.buf = one
 	f.curArc, f.inArc = f.curArc[:0], f.inArc[:0]
-	f.onCell = append(f.onCell[:0], make([]int32, V)...)
+	if cap(f.onCell) < V {
+		f.onCell = make([]int32, V)
+	}
+	f.onCell = f.onCell[:V]
+	clear(f.onCell)
 	warm := true
 	for e := 0; e < E; e++ {
 		f.inArc = append(f.inArc, int32(f.g.arc(src, 2+e, 1, 0)))
