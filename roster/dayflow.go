@@ -55,43 +55,11 @@ func (g *flowGraph) arc(u, v int, cap int32, cost int64) int {
 	return len(g.to) - 2
 }
 
-// augment sends one unit along a cheapest path from s to t (Bellman-Ford
-// with a queue: arc costs may be negative, the residual graph has no
-// negative cycle under successive shortest paths); false when t is
-// unreachable.
+// augment sends one unit along a cheapest path from s to t; false when t
+// is unreachable. (Arc costs may be negative; under successive shortest
+// paths the residual graph has no negative cycle.)
 func (g *flowGraph) augment(s, t int) bool {
-	n := len(g.head)
-	g.dist = g.dist[:0]
-	g.prev = g.prev[:0]
-	g.inQ = g.inQ[:0]
-	for i := 0; i < n; i++ {
-		g.dist = append(g.dist, infCost)
-		g.prev = append(g.prev, -1)
-		g.inQ = append(g.inQ, false)
-	}
-	g.dist[s] = 0
-	q := append(g.queue[:0], int32(s))
-	g.inQ[s] = true
-	for len(q) > 0 {
-		u := q[0]
-		q = q[1:]
-		g.inQ[u] = false
-		for a := g.head[u]; a >= 0; a = g.next[a] {
-			if g.cap[a] == 0 {
-				continue
-			}
-			v := g.to[a]
-			if nd := g.dist[u] + g.cost[a]; nd < g.dist[v] {
-				g.dist[v], g.prev[v] = nd, a
-				if !g.inQ[v] {
-					g.inQ[v] = true
-					q = append(q, v)
-				}
-			}
-		}
-	}
-	g.queue = q[:0]
-	if g.dist[t] == infCost {
+	if g.shortestPaths(s, false) || g.dist[t] == infCost {
 		return false
 	}
 	for v := int32(t); v != int32(s); v = g.to[g.prev[v]^1] {
@@ -103,20 +71,32 @@ func (g *flowGraph) augment(s, t int) bool {
 }
 
 // cancelNegativeCycle looks for a cycle of negative cost in the residual
-// graph (Bellman-Ford with a queue from every node at once) and sends one
-// unit around it; false when there is none, so the flow is optimal for
-// its value. A cycle among the predecessors has negative cost; looking for
-// one every n relaxations finds it long before a path grows n arcs long.
+// graph and sends one unit around it; false when there is none, so the
+// flow is optimal for its value.
 func (g *flowGraph) cancelNegativeCycle() bool {
+	return g.shortestPaths(-1, true)
+}
+
+// shortestPaths is Bellman-Ford with a queue over the arcs with capacity,
+// from node s, or from every node at once (all at distance 0) when s < 0.
+// With cancel it looks for a cycle among the predecessors every n
+// relaxations, which has negative cost, long before a path grows n arcs
+// long; it sends one unit around the first it finds and reports true.
+func (g *flowGraph) shortestPaths(s int, cancel bool) bool {
 	n := len(g.head)
 	g.dist, g.prev, g.inQ, g.seen = g.dist[:0], g.prev[:0], g.inQ[:0], g.seen[:0]
 	q := g.queue[:0]
 	for i := 0; i < n; i++ {
-		g.dist = append(g.dist, 0)
+		if s < 0 || i == s {
+			g.dist = append(g.dist, 0)
+			g.inQ = append(g.inQ, true)
+			q = append(q, int32(i))
+		} else {
+			g.dist = append(g.dist, infCost)
+			g.inQ = append(g.inQ, false)
+		}
 		g.prev = append(g.prev, -1)
-		g.inQ = append(g.inQ, true)
 		g.seen = append(g.seen, -1)
-		q = append(q, int32(i))
 	}
 	defer func() { g.queue = q[:0] }()
 	for relaxed := 0; len(q) > 0; {
@@ -133,7 +113,7 @@ func (g *flowGraph) cancelNegativeCycle() bool {
 				continue
 			}
 			g.dist[v], g.prev[v] = nd, a
-			if relaxed++; relaxed%n == 0 && g.cancelPredecessorCycle() {
+			if relaxed++; cancel && relaxed%n == 0 && g.cancelPredecessorCycle() {
 				return true
 			}
 			if !g.inQ[v] {
