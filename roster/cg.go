@@ -66,6 +66,7 @@ type colgen struct {
 	// employees over a few days, the rest of the roster fixed.
 	a, b    int
 	window  bool
+	free    []bool  // per day: decided by the LP; nil means all of a..b
 	lpCell  []int32 // cover cell -> LP cover row, -1 outside the window
 	rowBuf  []uint8
 	pi      []float64
@@ -83,6 +84,14 @@ func (w *worker) newColgen(workLimit int64) *colgen {
 // newColgenOver is column generation over days a..b (see colgen.window);
 // nil when the LP would be too large.
 func (w *worker) newColgenOver(workLimit int64, a, b int) *colgen {
+	return w.newColgenDays(workLimit, a, b, nil)
+}
+
+// newColgenDays is column generation over the days of a..b that free
+// marks (all of them when free is nil): the other days keep every
+// employee's current assignment, so their cover is fixed and left out of
+// the master.
+func (w *worker) newColgenDays(workLimit int64, a, b int, free []bool) *colgen {
 	p := w.p
 	if p.fair {
 		return nil
@@ -98,9 +107,14 @@ func (w *worker) newColgenOver(workLimit int64, a, b int) *colgen {
 		for c := range lpCell {
 			lpCell[c] = -1
 		}
-		for _, c := range p.cellList[p.dsStart[a*p.V]:p.dsStart[(b+1)*p.V]] {
-			lpCell[c] = int32(len(cells))
-			cells = append(cells, c)
+		for d := a; d <= b; d++ {
+			if free != nil && !free[d] {
+				continue
+			}
+			for _, c := range p.cellList[p.dsStart[d*p.V]:p.dsStart[(d+1)*p.V]] {
+				lpCell[c] = int32(len(cells))
+				cells = append(cells, c)
+			}
 		}
 	}
 	C := len(cells)
@@ -114,7 +128,7 @@ func (w *worker) newColgenOver(workLimit int64, a, b int) *colgen {
 		under[i], over[i], req[i] = float64(p.cellUnder[c]), float64(p.cellOver[c]), float64(p.cellReq[c])
 	}
 	g := &colgen{w: w, forced: make([]int16, p.E*p.D), forbid: make([]uint64, p.E*p.D), lb: math.Inf(-1), workLimit: workLimit, seen: map[string]bool{},
-		alpha: 0.7, piBound: math.Inf(-1), a: a, b: b, window: a > 0 || b < p.D-1, lpCell: lpCell}
+		alpha: 0.7, piBound: math.Inf(-1), a: a, b: b, window: a > 0 || b < p.D-1 || free != nil, free: free, lpCell: lpCell}
 	for i := range g.forced {
 		g.forced[i] = -1
 	}
@@ -140,7 +154,7 @@ func (g *colgen) columnOf(e int, row []uint8) lpCol {
 	col.cost = float64(g.w.s.rowCostFull(e, row))
 	for d := g.a; d <= g.b; d++ {
 		v := row[d]
-		if v == 0 {
+		if v == 0 || g.free != nil && !g.free[d] {
 			continue
 		}
 		k := d*p.V + int(v)
@@ -446,7 +460,7 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		// others.
 		cands = cands[:0]
 		for cell, x := range val {
-			if d := cell / V % D; d < g.a || d > g.b {
+			if d := cell / V % D; d < g.a || d > g.b || g.free != nil && !g.free[d] {
 				continue // outside the window every column agrees
 			}
 			if x > 1e-6 && g.forced[cell/V] < 0 {
@@ -724,6 +738,10 @@ func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
 	for d := g.a; d <= g.b; d++ {
 		base := (e*p.D + d) * V
 		f := g.forced[e*p.D+d]
+		fixed := g.free != nil && !g.free[d]
+		if fixed {
+			f = int16(g.w.s.x[e*p.D+d]) // a fixed day keeps its value
+		}
 		j := (d - g.a) * V
 		for v := 0; v < V; v++ {
 			if !p.allowed[base+v] || (f >= 0 && int(f) != v) || g.forbid[e*p.D+d]>>v&1 == 1 {
@@ -731,7 +749,7 @@ func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
 				continue
 			}
 			c := float64(p.static[base+v])
-			if v > 0 && pi != nil {
+			if v > 0 && pi != nil && !fixed {
 				k := d*V + v
 				for _, cell := range p.cellList[p.dsStart[k]:p.dsStart[k+1]] {
 					if p.counts(e, cell) {

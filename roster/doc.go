@@ -102,7 +102,13 @@
 // windows run at the same time lie apart and a sweep covers the horizon.
 // Windows start at a week; after a sweep's worth of failures in a row they
 // double, up to what the dense LP holds, since long windows free the rules
-// that span them (weekends, minutes over the horizon). On a small staff
+// that span them (weekends, minutes over the horizon). Where weekends are
+// limited, every other window LP is a weekend LP (weekendSet): the days of
+// up to four consecutive weekends are free and every weekday between them
+// stays fixed, so a weekend can pass from one employee to another at the
+// cost of a week's window (on 13 a two-week window took 7-8 s, the four
+// weekends 0.1-0.3 s); one already tried on the same roster is skipped,
+// since its dive would repeat itself. On a small staff
 // (lsOnlyStaff) the last of several workers keeps to the local search;
 // where a week's window is already a master of over maxFirstWindowRows
 // rows, window LPs cost more than the local search gains meanwhile and no

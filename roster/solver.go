@@ -278,6 +278,24 @@ type shared struct {
 	stop          *atomic.Bool
 	windows       atomic.Uint64 // window LPs started, for windowStart
 	windowOffset  float64       // set before the workers start
+	weekendTried  map[int]int64 // weekend set's first weekend -> total it was last tried on, plus 1
+}
+
+// firstWeekendTry reports whether no worker has run the weekend LP from
+// weekend k on a roster of this total yet, and records that one now does.
+// Its dive is deterministic: run again on the same roster it would only
+// repeat itself.
+func (sh *shared) firstWeekendTry(k int, total int64) bool {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.weekendTried == nil {
+		sh.weekendTried = map[int]int64{}
+	}
+	if sh.weekendTried[k] == total+1 {
+		return false
+	}
+	sh.weekendTried[k] = total + 1
+	return true
 }
 
 // windowStart places the next window LP among n starts: a golden-ratio

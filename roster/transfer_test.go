@@ -1,6 +1,8 @@
 package roster
 
 import (
+	"math"
+	"sync/atomic"
 	"testing"
 )
 
@@ -224,4 +226,88 @@ func TestMergeWeekendJoinsTwoHalves(t *testing.T) {
 			t.Fatalf("seed %d: total %d -> %d, rows A %v B %v: want every weekend cell covered", seed, start, w.s.total, got["A"], got["B"])
 		}
 	}
+}
+
+// A weekend LP re-plans every employee's weekends at once with the
+// weekdays fixed. A and B may each work one weekend; both work the first
+// while the last is short. Moving one of them there takes both weekends in
+// one LP: a two-week window of one row cannot reach from one to the other.
+// On generated models it never makes the roster worse, never touches a
+// weekday, and keeps the state equal to the evaluator.
+func TestWeekendLPMovesWeekendsAndKeepsWeekdays(t *testing.T) {
+	m := &Model{Name: "weekends", StartDate: "2025-03-03", Days: 28,
+		ShiftTypes: []ShiftType{{ID: "D", LengthMinutes: 480}}}
+	for _, id := range []string{"A", "B"} {
+		m.Employees = append(m.Employees, Employee{ID: id, Contract: Contract{MaxWeekends: IntPtr(1)}})
+	}
+	dates := m.Dates()
+	for d := 0; d < 28; d++ {
+		req := 0
+		if d == 5 || d == 6 || d == 26 || d == 27 || d == 1 || d == 2 {
+			req = 1
+		}
+		m.Cover = append(m.Cover, Cover{Date: dates[d], Shift: "D", Requirement: req, UnderWeight: 100, OverWeight: 1})
+	}
+	a, b := make([]string, 28), make([]string, 28)
+	a[5], a[6], b[5], b[6] = "D", "D", "D", "D"
+	b[1], b[2] = "D", "D"
+	p := compile(m)
+	for seed := uint64(1); seed <= 5; seed++ {
+		sh := &shared{firstFeasible: -1}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, seed, 0, p.encode(Roster{"A": a, "B": b}))
+		free, _, lo, hi := w.weekendSet()
+		if lo != 5 || hi != 27 || len(free) != 28 {
+			t.Fatalf("weekend set %v over days %d-%d, want the four weekends 5-27", free, lo, hi)
+		}
+		for d, f := range free {
+			if f != (d%7 == 5 || d%7 == 6) {
+				t.Fatalf("day %d free %v", d, f)
+			}
+		}
+		start := w.s.total
+		if !w.windowLPDays(new(atomic.Bool), lo, hi, free, math.MaxInt64/4) {
+			t.Fatalf("seed %d: the weekend LP found nothing from %d", seed, start)
+		}
+		got := p.decode(w.s.x)
+		if w.s.total != 0 || got["B"][1] != "D" || got["B"][2] != "D" {
+			t.Fatalf("seed %d: total %d -> %d, rows A %v B %v: want one of them moved to the last weekend", seed, start, w.s.total, got["A"], got["B"])
+		}
+	}
+
+	improved := 0
+	for seed := uint64(1); seed <= 3; seed++ {
+		m := GenerateModel(GenerateSpec{Employees: 15, Days: 28, ShiftTypes: 3, Seed: seed})
+		p, w, stop := constructedWorker(m, seed)
+		if !w.weekendLPs {
+			t.Fatal("generated models limit weekends: weekend LPs should be on")
+		}
+		for i := 0; i < 4; i++ {
+			free, _, lo, hi := w.weekendSet()
+			if free == nil {
+				t.Fatalf("seed %d: no weekend set", seed)
+			}
+			before := append([]uint8(nil), w.s.x...)
+			total := w.s.total
+			ok := w.windowLPDays(stop, lo, hi, free, math.MaxInt64/4)
+			if ok != (w.s.total < total) || w.s.total > total {
+				t.Fatalf("seed %d: improved %v, total %d -> %d", seed, ok, total, w.s.total)
+			}
+			if ok {
+				improved++
+			}
+			for i := range before {
+				if d := i % p.D; !free[d] && w.s.x[i] != before[i] {
+					t.Fatalf("seed %d: employee %d changed on weekday %d", seed, i/p.D, d)
+				}
+			}
+			if got := objectiveOf(mustEvaluate(t, m, p.decode(w.s.x))); got != w.s.total {
+				t.Fatalf("seed %d: state total %d, evaluator %d", seed, w.s.total, got)
+			}
+		}
+	}
+	if improved == 0 {
+		t.Fatal("no weekend LP improved a constructed roster")
+	}
+	t.Logf("%d weekend LPs improved", improved)
 }
