@@ -109,7 +109,8 @@
 // cost of a week's window (on 13 a two-week window took 7-8 s, the four
 // weekends 0.1-0.3 s); one already tried on the same roster is skipped,
 // since its dive would repeat itself. On a small staff
-// (lsOnlyStaff) the last of several workers keeps to the local search;
+// without weekend limits (lsOnlyStaff) the last of several workers keeps
+// to the local search;
 // where a week's window is already a master of over maxFirstWindowRows
 // rows, window LPs cost more than the local search gains meanwhile and no
 // worker runs them.

@@ -1039,7 +1039,12 @@ func (w *worker) windowLPDays(stop *atomic.Bool, a, b int, free []bool, budget i
 // worth a thread of their own (instance 19, 60 s: median 3482 over seven
 // runs against 3556 over five with window LPs on both threads; 22: 42859
 // against 44783), while larger staffs need every thread on windows (13:
-// 1520-1535 against 1397-1437; 21 and 23 also did worse).
+// 1520-1535 against 1397-1437; 21 and 23 also did worse). Where weekends
+// are limited, weekend LPs (weekendSet) changed that: on 19 at 60 s both
+// threads with window and weekend LPs gave 3239-3347 (six seeds) against
+// 3250-3473 (five) with one on local search alone, and 3255-3457 (four)
+// with that one on weekend LPs only; 20 and 22 did about as well either
+// way. So the rule now holds only without weekend limits.
 const lsOnlyStaff = 50
 
 // minWindowLen is the first window LP's length in days.

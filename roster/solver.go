@@ -209,10 +209,10 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 // about half the time limit at a nominal DP speed, all of it when other
 // workers run the local search meanwhile.
 // windowWork is the DP work one window LP of worker i may use; 0 keeps the
-// worker on local search (the last of several on a small staff, see
-// lsOnlyStaff).
+// worker on local search (the last of several on a small staff without
+// weekend limits, see lsOnlyStaff).
 func windowWork(p *problem, opt Options, threads, i int) int64 {
-	if threads > 1 && i == threads-1 && p.E <= lsOnlyStaff {
+	if threads > 1 && i == threads-1 && p.E <= lsOnlyStaff && !p.weekendLimited() {
 		return 0
 	}
 	return lpWorkBudget(opt, threads) / 4

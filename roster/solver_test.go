@@ -597,22 +597,32 @@ func TestWindowLengths(t *testing.T) {
 	}
 }
 
-// On a small staff the last of several workers stays on local search; every
-// other worker, and every worker of a larger staff, gets window LPs.
+// On a small staff without weekend limits the last of several workers
+// stays on local search; every other worker, every worker of a larger
+// staff, and every worker where weekends are limited gets window LPs.
 func TestWindowWork(t *testing.T) {
 	opt := Options{TimeLimit: 10 * time.Second}
 	for _, tt := range []struct {
 		staff, threads int
+		weekends       bool
 		none           []int // workers without window LPs
 	}{
-		{40, 1, nil},
-		{40, 2, []int{1}},
-		{40, 4, []int{3}},
-		{lsOnlyStaff, 2, []int{1}},
-		{lsOnlyStaff + 1, 2, nil},
-		{120, 4, nil},
+		{40, 1, false, nil},
+		{40, 2, false, []int{1}},
+		{40, 4, false, []int{3}},
+		{lsOnlyStaff, 2, false, []int{1}},
+		{lsOnlyStaff + 1, 2, false, nil},
+		{120, 4, false, nil},
+		{40, 2, true, nil},
+		{lsOnlyStaff, 4, true, nil},
 	} {
-		p := &problem{E: tt.staff}
+		p := &problem{E: tt.staff, maxWE: make([]int32, tt.staff)}
+		for e := range p.maxWE {
+			p.maxWE[e] = noLimit
+			if tt.weekends && e == 0 {
+				p.maxWE[e] = 2
+			}
+		}
 		for i := 0; i < tt.threads; i++ {
 			got := windowWork(p, opt, tt.threads, i)
 			if slices.Contains(tt.none, i) != (got == 0) {
