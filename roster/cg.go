@@ -98,7 +98,7 @@ func (w *worker) newColgenDays(workLimit int64, a, b int, free []bool) *colgen {
 	}
 	lpCell := make([]int32, len(p.cellReq))
 	var cells []int32
-	if a == 0 && b == p.D-1 {
+	if a == 0 && b == p.D-1 && free == nil {
 		for c := range lpCell {
 			lpCell[c] = int32(c)
 			cells = append(cells, int32(c))

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"math"
+	"slices"
 	"sync/atomic"
 	"testing"
 )
@@ -177,12 +178,11 @@ func TestTransferGivesUpTheLeastNeededWeekend(t *testing.T) {
 	}
 }
 
-// Two half weekends join: A works Saturday and B Sunday of weekend 0,
-// each at a one-weekend limit, while weekend 3 has nobody. A takes B's
-// Sunday and B takes weekend 3. No window move improves the start (each
-// row alone would give up a covered day for at most as much cover).
-func TestMergeWeekendJoinsTwoHalves(t *testing.T) {
-	m := &Model{Name: "merge", StartDate: "2025-03-03", Days: 28,
+// oneWeekendModel is four weeks (Monday start) of one shift type and two
+// employees, A and B, who may each work one weekend; the given days need
+// one of them (under-cover 100, over-cover 1), the others nobody.
+func oneWeekendModel(name string, needed ...int) *Model {
+	m := &Model{Name: name, StartDate: "2025-03-03", Days: 28,
 		ShiftTypes: []ShiftType{{ID: "D", LengthMinutes: 480}}}
 	for _, id := range []string{"A", "B"} {
 		m.Employees = append(m.Employees, Employee{ID: id, Contract: Contract{MaxWeekends: IntPtr(1)}})
@@ -190,11 +190,20 @@ func TestMergeWeekendJoinsTwoHalves(t *testing.T) {
 	dates := m.Dates()
 	for d := 0; d < 28; d++ {
 		req := 0
-		if d == 5 || d == 6 || d == 26 || d == 27 {
+		if slices.Contains(needed, d) {
 			req = 1
 		}
 		m.Cover = append(m.Cover, Cover{Date: dates[d], Shift: "D", Requirement: req, UnderWeight: 100, OverWeight: 1})
 	}
+	return m
+}
+
+// Two half weekends join: A works Saturday and B Sunday of weekend 0,
+// each at a one-weekend limit, while weekend 3 has nobody. A takes B's
+// Sunday and B takes weekend 3. No window move improves the start (each
+// row alone would give up a covered day for at most as much cover).
+func TestMergeWeekendJoinsTwoHalves(t *testing.T) {
+	m := oneWeekendModel("merge", 5, 6, 26, 27)
 	a, b := make([]string, 28), make([]string, 28)
 	a[5], b[6] = "D", "D"
 	p := compile(m)
@@ -235,19 +244,7 @@ func TestMergeWeekendJoinsTwoHalves(t *testing.T) {
 // On generated models it never makes the roster worse, never touches a
 // weekday, and keeps the state equal to the evaluator.
 func TestWeekendLPMovesWeekendsAndKeepsWeekdays(t *testing.T) {
-	m := &Model{Name: "weekends", StartDate: "2025-03-03", Days: 28,
-		ShiftTypes: []ShiftType{{ID: "D", LengthMinutes: 480}}}
-	for _, id := range []string{"A", "B"} {
-		m.Employees = append(m.Employees, Employee{ID: id, Contract: Contract{MaxWeekends: IntPtr(1)}})
-	}
-	dates := m.Dates()
-	for d := 0; d < 28; d++ {
-		req := 0
-		if d == 5 || d == 6 || d == 26 || d == 27 || d == 1 || d == 2 {
-			req = 1
-		}
-		m.Cover = append(m.Cover, Cover{Date: dates[d], Shift: "D", Requirement: req, UnderWeight: 100, OverWeight: 1})
-	}
+	m := oneWeekendModel("weekends", 1, 2, 5, 6, 26, 27)
 	a, b := make([]string, 28), make([]string, 28)
 	a[5], a[6], b[5], b[6] = "D", "D", "D", "D"
 	b[1], b[2] = "D", "D"
