@@ -141,6 +141,12 @@ func (w *worker) newColgenDays(workLimit int64, a, b int, free []bool) *colgen {
 	return g
 }
 
+// fixedDay reports whether day d of the window keeps every employee's
+// current value (a day left out of a day set, see newColgenDays).
+func (g *colgen) fixedDay(d int) bool {
+	return g.free != nil && !g.free[d]
+}
+
 // colKey identifies employee e's column with this row: employees with the
 // same contract may well share a row, yet each needs its own column.
 func colKey(e int, row []uint8) string {
@@ -154,7 +160,7 @@ func (g *colgen) columnOf(e int, row []uint8) lpCol {
 	col.cost = float64(g.w.s.rowCostFull(e, row))
 	for d := g.a; d <= g.b; d++ {
 		v := row[d]
-		if v == 0 || g.free != nil && !g.free[d] {
+		if v == 0 || g.fixedDay(d) {
 			continue
 		}
 		k := d*p.V + int(v)
@@ -460,7 +466,7 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		// others.
 		cands = cands[:0]
 		for cell, x := range val {
-			if d := cell / V % D; d < g.a || d > g.b || g.free != nil && !g.free[d] {
+			if d := cell / V % D; d < g.a || d > g.b || g.fixedDay(d) {
 				continue // outside the window every column agrees
 			}
 			if x > 1e-6 && g.forced[cell/V] < 0 {
@@ -738,7 +744,7 @@ func (g *colgen) pricingCosts(e int, pi []float64, cost []int64) {
 	for d := g.a; d <= g.b; d++ {
 		base := (e*p.D + d) * V
 		f := g.forced[e*p.D+d]
-		fixed := g.free != nil && !g.free[d]
+		fixed := g.fixedDay(d)
 		if fixed {
 			f = int16(g.w.s.x[e*p.D+d]) // a fixed day keeps its value
 		}

@@ -1142,8 +1142,9 @@ func (w *worker) windowStep(stop *atomic.Bool) {
 // enough for that are costly: on instance 13 (120 employees, 28 days),
 // two-week windows took 7-8 s each, a week's 0.1-0.4 s, and its four
 // weekends alone 0.1-0.3 s. With them 13 reached 1471 at 13 s, where
-// week-long windows had stalled near 1866; at 60 s, seeds 1, 2, 4 and 5
-// gave 1398, 1378, 1394 and 1398 against 1388-1509 without.
+// week-long windows had stalled near 1866; at 60 s it gave 1393 (seed 1),
+// 1385, 1388 and 1505 (seeds 2, 4, 6) against 1388-1602 in seven runs
+// without.
 func (w *worker) weekendSet() (free []bool, k0, a, b int) {
 	p := w.p
 	nk := len(p.weekendDays)
