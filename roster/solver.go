@@ -204,10 +204,6 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 	}, nil
 }
 
-// lpWorkBudget is the DP work the LP phase of worker 0 may use. It is
-// derived from the options only, so single-threaded runs stay reproducible:
-// about half the time limit at a nominal DP speed, all of it when other
-// workers run the local search meanwhile.
 // windowWork is the DP work one window LP of worker i may use; 0 keeps the
 // worker on local search (the last of several on a small staff without
 // weekend limits, see lsOnlyStaff).
@@ -218,6 +214,10 @@ func windowWork(p *problem, opt Options, threads, i int) int64 {
 	return lpWorkBudget(opt, threads) / 4
 }
 
+// lpWorkBudget is the DP work the LP phase of worker 0 may use. It is
+// derived from the options only, so single-threaded runs stay reproducible:
+// about half the time limit at a nominal DP speed, all of it when other
+// workers run the local search meanwhile.
 func lpWorkBudget(opt Options, threads int) int64 {
 	const unitsPerSecond = 20_000_000
 	switch {
