@@ -720,8 +720,13 @@ func TestGroupCommitFormsLargerBatches(t *testing.T) {
 	}
 	plain, grouped := transactions(false), transactions(true)
 	t.Logf("40 messages: %d transactions without group commit, %d with", plain, grouped)
-	if 3*grouped > 2*plain {
-		t.Fatalf("group commit used %d transactions, plain batching %d: want at most two thirds", grouped, plain)
+	// On a loaded machine (make test runs packages in parallel) the plain
+	// workers fall behind too and form batches of their own (15 transactions
+	// in one such run, against 37-38 unloaded), so either criterion will do:
+	// at most two thirds of plain batching's transactions, or at least two
+	// messages per transaction.
+	if 3*grouped > 2*plain && 2*grouped > 40 {
+		t.Fatalf("group commit used %d transactions for 40 messages, plain batching %d: want at most two thirds of plain's or half the messages", grouped, plain)
 	}
 }
 
