@@ -681,6 +681,7 @@ func (s slowBatches) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) e
 // transactions than idle workers taking one message each, every message
 // still applied exactly once.
 func TestGroupCommitFormsLargerBatches(t *testing.T) {
+	const n = 40
 	transactions := func(group bool) int {
 		f := newFixture(t)
 		p := f.pool(slowBatches{setHandler: setHandler{Handler: effectHandler(f), f: f}, delay: 15 * time.Millisecond}, testSpec, 4)
@@ -703,7 +704,6 @@ func TestGroupCommitFormsLargerBatches(t *testing.T) {
 		mu.Unlock()
 		// One message every 5 ms: slower than four workers apply 15 ms
 		// transactions, so without group commit a worker is always idle.
-		const n = 40
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; i < n; i++ {
@@ -719,14 +719,14 @@ func TestGroupCommitFormsLargerBatches(t *testing.T) {
 		return txns
 	}
 	plain, grouped := transactions(false), transactions(true)
-	t.Logf("40 messages: %d transactions without group commit, %d with", plain, grouped)
+	t.Logf("%d messages: %d transactions without group commit, %d with", n, plain, grouped)
 	// On a loaded machine (make test runs packages in parallel) the plain
 	// workers fall behind too and form batches of their own (15 transactions
 	// in one such run, against 37-38 unloaded), so either criterion will do:
 	// at most two thirds of plain batching's transactions, or at least two
 	// messages per transaction.
-	if 3*grouped > 2*plain && 2*grouped > 40 {
-		t.Fatalf("group commit used %d transactions for 40 messages, plain batching %d: want at most two thirds of plain's or half the messages", grouped, plain)
+	if 3*grouped > 2*plain && 2*grouped > n {
+		t.Fatalf("group commit used %d transactions for %d messages, plain batching %d: want at most two thirds of plain's or half the messages", grouped, n, plain)
 	}
 }
 
