@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/shiftflow/shiftflow/db"
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
 )
@@ -81,7 +81,8 @@ func runBenchWebhooks(ctx context.Context, args []string) int {
 		fmt.Fprintf(os.Stderr, "bench: webhook: %d %s\n", st, body)
 		return exitFail
 	}
-	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	// The service's own pool (db.Open), so the writes are encoded as a handler's are.
+	pool, err := db.Open(ctx, db.PoolConfig{URL: os.Getenv("DATABASE_URL")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
