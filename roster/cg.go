@@ -59,7 +59,15 @@ type colgen struct {
 	// deepTies: among open branches with equal bounds take the deepest
 	// (see openBefore).
 	deepTies bool
-	alpha    float64 // dual smoothing weight
+	// boundedWindow: the master's constant holds the cover cost outside
+	// the window, so its bounds hold for whole rosters and its branches
+	// can be pruned (exactDaysMove).
+	boundedWindow bool
+	// cutoff, when set, is the penalty branches must beat instead of the
+	// best roster's: a move improves its worker's roster, whatever the
+	// best one is.
+	cutoff int64
+	alpha  float64 // dual smoothing weight
 	// The LP decides days a..b; every column keeps the current roster
 	// outside them. A window shorter than the horizon (window is set) makes
 	// the LP a large neighbourhood of the local search (windowLP): all
@@ -192,7 +200,7 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 		pi = append(pi, min(lp.under[c], max(-lp.over[c], alpha*g.piBest[c]+(1-alpha)*lp.y[lp.E+c])))
 	}
 	g.pi = pi
-	bound := 0.0
+	bound := lp.constant
 	for c := 0; c < C; c++ {
 		bound += pi[c] * lp.req[c]
 	}
@@ -220,7 +228,9 @@ func (g *colgen) price(stop *atomic.Bool, alpha float64) (int, float64, bool) {
 			// The DP's objective leaves out what lies outside the window:
 			// take the row's reduced cost at pi from its column instead.
 			col = g.columnOf(e, row)
-			bound += col.cost
+			// Its costs were rounded to 1/dualScale per day: the true
+			// best row may be up to twice the rounding cheaper.
+			bound += col.cost - float64(W)/dualScale
 			for _, c := range col.cells {
 				bound -= pi[c]
 			}
@@ -534,7 +544,7 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 		// The other branch: the first fractional choice excluded. The
 		// cells the LP decides stay free there, so that branch's LP
 		// decides them anew.
-		if len(picked) > 0 && V <= 64 && !g.window {
+		if len(picked) > 0 && V <= 64 && (!g.window || g.boundedWindow) {
 			other := append(append([]decision(nil), path...), decision{e: picked[0].e, d: picked[0].d, v: picked[0].v, exclude: true})
 			g.open = append(g.open, bbNode{decisions: other, bound: bound})
 			if len(g.open) > maxOpenNodes {
@@ -672,10 +682,13 @@ func openBefore(a, b bbNode, deepTies bool) bool {
 // cannotBeat reports that no roster with penalty at least bound beats the
 // best one found (penalties are integers).
 func (g *colgen) cannotBeat(bound float64) bool {
-	if g.window {
+	if g.window && !g.boundedWindow {
 		return false // a window's LP leaves out the cover outside it
 	}
 	best := g.w.sh.bestTotal.Load()
+	if g.cutoff > 0 {
+		best = g.cutoff
+	}
 	return best < hardWeight && float64(best) <= math.Ceil(bound-1e-6)
 }
 

@@ -88,6 +88,15 @@
 // the worker returns to the local search. Workers adopt the best roster
 // found by any of them when they stagnate.
 //
+// Where a sub-problem of three quarters of the days is small enough for
+// exact dives (employees × those days up to exactCells), the last of
+// several workers interrupts its local search with exact-days descents
+// (daysDescent): each move frees a random three quarters of the days,
+// keeps the others, and solves that sub-problem by a complete branch and
+// price whose bounds include the fixed days' cover, so it either improves
+// the roster or proves that nothing differing only on those days does; a
+// descent ends after daysFails moves without gain.
+//
 // On problems whose whole LP does not fit or has more than maxRootCells
 // employee-days (where the root alone would take longer than a minute),
 // the workers alternate bursts of local search with window LPs

@@ -39,6 +39,8 @@ type master struct {
 
 	nzIdx []int32 // scratch: the pivot row's non-zeros
 	nzVal []float64
+
+	constant float64 // cost outside the variables: the cover of days a window LP leaves fixed
 }
 
 type lpCol struct {
@@ -455,7 +457,7 @@ func (lp *master) solve(maxPivots int, stop *atomic.Bool) bool {
 
 // objective is the current LP value.
 func (lp *master) objective() float64 {
-	s := 0.0
+	s := lp.constant
 	for r, k := range lp.basis {
 		s += lp.varCost(k) * lp.xB[r]
 	}

@@ -163,6 +163,7 @@ func solveWith(ctx context.Context, m *Model, opt Options, prm params) (*Result,
 			workers[i].cgWork = lpWorkBudget(opt, threads)
 		}
 		workers[i].winWork = windowWork(p, opt, threads, i)
+		workers[i].daysK = exactDaysK(p, threads, i)
 		wg.Add(1)
 		go func(w *worker) {
 			defer wg.Done()

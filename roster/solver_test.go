@@ -668,3 +668,75 @@ func TestScaledWindowLengths(t *testing.T) {
 		}
 	}
 }
+
+// An exact-days move finds the best roster that differs from the current
+// one only on the free days (brute force over those days), and with every
+// day free the optimum.
+func TestExactDaysMoveIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	checked, gained := 0, 0
+	for i := 0; i < 12; i++ {
+		m := tinyModel(rng)
+		p := compile(m)
+		// A random roster without hard violations: the row DP builds only
+		// such rows, so on days kept fixed the start must be one.
+		var feasible [][]uint8
+		for code := 0; code < 1<<(p.E*p.D); code++ {
+			x := make([]uint8, p.E*p.D)
+			for j := range x {
+				x[j] = uint8(code >> j & 1)
+			}
+			if newState(p, x).total < hardWeight {
+				feasible = append(feasible, x)
+			}
+		}
+		if len(feasible) == 0 {
+			continue
+		}
+		start := feasible[rng.IntN(len(feasible))]
+		free := make([]bool, p.D)
+		for d := range free {
+			free[d] = i%3 == 0 || rng.IntN(3) > 0
+		}
+		// The best roster agreeing with start outside the free days.
+		want := newState(p, start).total
+		var cells []int
+		for e := 0; e < p.E; e++ {
+			for d := 0; d < p.D; d++ {
+				if free[d] {
+					cells = append(cells, e*p.D+d)
+				}
+			}
+		}
+		x := append([]uint8(nil), start...)
+		for code := 0; code < 1<<len(cells); code++ {
+			for k, c := range cells {
+				x[c] = uint8(code >> k & 1)
+			}
+			want = min(want, newState(p, x).total)
+		}
+		sh := &shared{}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, 7, 0, start)
+		before := w.s.total
+		improved := w.exactDaysMove(new(atomic.Bool), free)
+		if w.s.total != want {
+			t.Fatalf("model %d (free %v): move ended at %d, best on those days is %d (start %d)", i, free, w.s.total, want, before)
+		}
+		if improved != (want < before) {
+			t.Fatalf("model %d: improved = %v, start %d, end %d", i, improved, before, w.s.total)
+		}
+		if i%3 == 0 {
+			if opt := bruteForce(m); opt >= 0 && w.s.total != opt {
+				t.Fatalf("model %d: every day free ended at %d, optimum %d", i, w.s.total, opt)
+			}
+		}
+		checked++
+		if improved {
+			gained++
+		}
+	}
+	if checked < 10 || gained < 3 {
+		t.Fatalf("%d models checked, %d improved by the move: too few to tell", checked, gained)
+	}
+}
