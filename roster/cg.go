@@ -59,9 +59,8 @@ type colgen struct {
 	// deepTies: among open branches with equal bounds take the deepest
 	// (see openBefore).
 	deepTies bool
-	// boundedWindow: the master's constant holds the cover cost outside
-	// the window, so its bounds hold for whole rosters and its branches
-	// can be pruned (exactDaysMove).
+	// boundedWindow: the window's bounds hold for whole rosters (see
+	// boundWhole).
 	boundedWindow bool
 	// cutoff, when set, is the penalty branches must beat instead of the
 	// best roster's: a move improves its worker's roster, whatever the
@@ -147,6 +146,19 @@ func (w *worker) newColgenDays(workLimit int64, a, b int, free []bool) *colgen {
 	}
 	g.lp = newMaster(p.E, under, over, req, init)
 	return g
+}
+
+// boundWhole makes the window's bounds hold for whole rosters: the
+// master's constant takes the cover cost of the cells it leaves out, whose
+// days keep the current roster, and its branches can then be pruned.
+func (g *colgen) boundWhole() {
+	p, s := g.w.p, g.w.s
+	for c := range p.cellReq {
+		if g.lpCell[c] < 0 {
+			g.lp.constant += float64(p.cellCost(int32(c), s.cnt[c]))
+		}
+	}
+	g.boundedWindow = true
 }
 
 // fixedDay reports whether day d of the window keeps every employee's

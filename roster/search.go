@@ -1406,12 +1406,8 @@ func (w *worker) exactDaysMove(stop *atomic.Bool, free []bool) bool {
 	if g == nil {
 		return false
 	}
-	for c := range p.cellReq {
-		if g.lpCell[c] < 0 {
-			g.lp.constant += float64(p.cellCost(int32(c), w.s.cnt[c]))
-		}
-	}
-	g.boundedWindow, g.exact, g.deepTies = true, true, true
+	g.boundWhole()
+	g.exact, g.deepTies = true, true
 	g.cutoff = w.s.total
 	g.restricted = true // bounds of this sub-problem are not the root's
 	if !g.optimize(stop, 0, rootGap) {
