@@ -1369,8 +1369,8 @@ func (w *worker) randomDays(k int) []bool {
 // On 20 × 28 (instance 7, optimum 1056) the rosters the local search and
 // the dives end on (1057-1060) are local optima for these moves too, but
 // other starts descend to the optimum within a few seconds: at 10 s 1056
-// in 2 of 18 runs against none of 9 without them, and 1056-1059 (mean
-// 1057.8) against 1057-1061 (1059.0). On 16 and 18 × 28 (instances 5, 6)
+// in 2 of 24 runs against none of 12 without them, and 1056-1060 (mean
+// 1058.0) against 1057-1061 (1058.7). On 16 and 18 × 28 (instances 5, 6)
 // they made no difference that 15 and 9 seeds could show.
 func (w *worker) daysDescent(stop *atomic.Bool) {
 	for fails := 0; fails < daysFails && !stop.Load(); {
