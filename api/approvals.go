@@ -367,31 +367,40 @@ func (s *Server) runBatch(w http.ResponseWriter, r *http.Request, items []batchI
 		return
 	}
 	org := principalFrom(r).OrgID
-	results := make([]batchResult, 0, len(items))
-	for _, it := range items {
+	results := make([]batchResult, len(items))
+	// Every item is checked first; the accepted ones are then published
+	// together, so a batch waits for the stream about once, not per item.
+	var envs []events.Envelope
+	var slot []int
+	for i, it := range items {
 		rec := &bufferedWriter{header: http.Header{}}
 		req := build(it)
-		res := batchResult{InstanceID: it.InstanceID, TaskID: it.TaskID}
+		results[i] = batchResult{InstanceID: it.InstanceID, TaskID: it.TaskID}
 		data, ok := s.checkAction(rec, r, it.InstanceID, req)
 		if !ok {
 			var p Problem
 			_ = json.Unmarshal(rec.body, &p)
-			res.Status, res.Error, res.Errors = rec.status, p.Detail, p.Errors
-			results = append(results, res)
+			results[i].Status, results[i].Error, results[i].Errors = rec.status, p.Detail, p.Errors
 			continue
 		}
 		data.Audit = s.auditInfo(r)
 		env, err := events.New(org, "shiftflow/api", approval.TypeAct, "approvals/"+it.InstanceID, data)
-		if err == nil {
-			env.Actor = data.Actor
-			_, err = s.deps.Publisher.PublishCommand(r.Context(), env)
-		}
 		if err != nil {
+			results[i].Status, results[i].Error = http.StatusServiceUnavailable, "could not be queued; retry this item"
+			continue
+		}
+		env.Actor = data.Actor
+		envs = append(envs, env)
+		slot = append(slot, i)
+	}
+	for k, err := range s.deps.Publisher.PublishCommands(r.Context(), envs) {
+		res := &results[slot[k]]
+		if err != nil {
+			s.log(r).Warn("batch item not queued", "instance_id", res.InstanceID, "error", err)
 			res.Status, res.Error = http.StatusServiceUnavailable, "could not be queued; retry this item"
 		} else {
-			res.Status, res.CommandID = http.StatusAccepted, env.ID
+			res.Status, res.CommandID = http.StatusAccepted, envs[k].ID
 		}
-		results = append(results, res)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }

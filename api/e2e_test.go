@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -981,4 +982,96 @@ func TestE2EStaleStateCache(t *testing.T) {
 	}
 	// A late action is refused at once.
 	assertProblem(t, e.act(id, map[string]any{"action": "approve", "actor": "cto"}), 409)
+}
+
+// The batch task endpoints: each item is checked and answered on its own,
+// the accepted ones are applied once each, and a retried batch (same
+// Idempotency-Key) is answered again without acting twice.
+func TestE2EBatchApproveAndTransfer(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	var ids []string
+	for i := 0; i < 5; i++ {
+		ids = append(ids, e.submit(tmpl, "alice", map[string]any{"days": i + 1}))
+	}
+	foreign := e.submit(tmpl, "erin", map[string]any{"days": 1}) // erin's manager is dave, not mgr
+	waitAssignees := func(id string, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := openAssignees(e.get(id))
+			if slices.Equal(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: open tasks %v, want %v", id, got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	statuses := func(res response) []int {
+		t.Helper()
+		if res.status != 200 {
+			t.Fatalf("batch: %d %s", res.status, res.body)
+		}
+		var out []int
+		for _, r := range res.json(t)["results"].([]any) {
+			out = append(out, int(r.(map[string]any)["status"].(float64)))
+		}
+		return out
+	}
+
+	items := []any{}
+	for _, id := range ids {
+		items = append(items, map[string]any{"instance_id": id})
+	}
+	items = append(items, map[string]any{"instance_id": foreign}, map[string]any{"instance_id": "not-an-id"})
+	body := map[string]any{"actor": "mgr", "comment": "all fine", "items": items}
+	first := e.do("POST", "/api/v1/tasks:batch-approve", e.key, body, "Idempotency-Key", "batch-1")
+	if got, want := statuses(first), []int{202, 202, 202, 202, 202, 403, 404}; !slices.Equal(got, want) {
+		t.Fatalf("batch-approve statuses %v, want %v: %s", got, want, first.body)
+	}
+	for _, id := range ids {
+		waitAssignees(id, "cto")
+	}
+	waitAssignees(foreign, "dave")
+	again := e.do("POST", "/api/v1/tasks:batch-approve", e.key, body, "Idempotency-Key", "batch-1")
+	if again.status != 200 || string(again.body) != string(first.body) {
+		t.Fatalf("retried batch: %d %s, want the first answer %s", again.status, again.body, first.body)
+	}
+	for _, id := range ids {
+		e.eventsOf(id, "approval.task.approved")
+		if n := len(e.publishedOf(id, "approval.task.approved")); n != 1 {
+			t.Fatalf("%s: %d task.approved events, want 1", id, n)
+		}
+	}
+
+	// Transfer three of cto's tasks to carol; the fourth item names an
+	// instance cto holds nothing on.
+	tr := map[string]any{"actor": "cto", "to": "carol", "items": []any{
+		map[string]any{"instance_id": ids[0]}, map[string]any{"instance_id": ids[1]}, map[string]any{"instance_id": ids[2]},
+		map[string]any{"instance_id": foreign},
+	}}
+	if got, want := statuses(e.do("POST", "/api/v1/tasks:batch-transfer", e.key, tr)), []int{202, 202, 202, 403}; !slices.Equal(got, want) {
+		t.Fatalf("batch-transfer statuses %v, want %v", got, want)
+	}
+	for _, id := range ids[:3] {
+		waitAssignees(id, "carol")
+		e.eventsOf(id, "approval.task.transferred")
+	}
+	for _, id := range ids[3:] {
+		waitAssignees(id, "cto")
+	}
+
+	// Bad batches are refused whole, as problems naming the field.
+	p := assertProblem(t, e.do("POST", "/api/v1/tasks:batch-transfer", e.key, map[string]any{"actor": "cto", "items": items[:1]}), 422)
+	if !strings.Contains(string(mustJSON(p["errors"])), `"to"`) {
+		t.Fatalf("missing to: %v", p)
+	}
+	assertProblem(t, e.do("POST", "/api/v1/tasks:batch-approve", e.key, map[string]any{"actor": "mgr", "items": []any{}}), 422)
+	tooMany := make([]any, MaxBatchTasks+1)
+	for i := range tooMany {
+		tooMany[i] = map[string]any{"instance_id": ids[0]}
+	}
+	assertProblem(t, e.do("POST", "/api/v1/tasks:batch-approve", e.key, map[string]any{"actor": "mgr", "items": tooMany}), 422)
 }

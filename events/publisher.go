@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,6 +55,54 @@ func (p *Publisher) PublishCommand(ctx context.Context, e Envelope) (*jetstream.
 		p.metrics.CommandsPublished.WithLabelValues(e.Type).Inc()
 	}
 	return ack, nil
+}
+
+// publishTimeout bounds PublishCommands' wait when ctx has no deadline
+// (jetstream's default for a synchronous publish).
+const publishTimeout = 5 * time.Second
+
+// PublishCommands publishes commands at once and waits for every ack (or
+// ctx): a batch costs about one round trip to the stream instead of one per
+// command. errs[i] is command i's outcome; a failed one may be retried as
+// it is (its Nats-Msg-Id makes a second copy a duplicate).
+func (p *Publisher) PublishCommands(ctx context.Context, es []Envelope) (errs []error) {
+	if _, ok := ctx.Deadline(); !ok {
+		// As a synchronous publish without a deadline: the client's default.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+	}
+	errs = make([]error, len(es))
+	futures := make([]jetstream.PubAckFuture, len(es))
+	for i, e := range es {
+		if err := e.Validate(); err != nil {
+			errs[i] = fmt.Errorf("command: %w", err)
+			continue
+		}
+		msg, err := Message(CommandSubject(e.Type, e.OrgID), e)
+		if err == nil {
+			futures[i], err = p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(CommandsStream))
+		}
+		if err != nil {
+			errs[i] = fmt.Errorf("publish command %s: %w", e.Type, err)
+		}
+	}
+	for i, fu := range futures {
+		if fu == nil {
+			continue
+		}
+		select {
+		case ack := <-fu.Ok():
+			if p.metrics != nil && !ack.Duplicate {
+				p.metrics.CommandsPublished.WithLabelValues(es[i].Type).Inc()
+			}
+		case err := <-fu.Err():
+			errs[i] = fmt.Errorf("publish command %s: %w", es[i].Type, err)
+		case <-ctx.Done():
+			errs[i] = fmt.Errorf("publish command %s: %w", es[i].Type, ctx.Err())
+		}
+	}
+	return errs
 }
 
 // Republish publishes a stored message again under a new message id with a

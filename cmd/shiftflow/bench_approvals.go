@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/shiftflow/shiftflow/api"
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/internal/pglocal"
 )
@@ -160,12 +161,17 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("bench approvals", flag.ContinueOnError)
 	n := fs.Int("n", 10000, "approve actions in the throughput phase")
 	clients := fs.Int("clients", 64, "concurrent HTTP clients in the throughput phase")
+	batch := fs.Int("batch", 0, fmt.Sprintf("approve through POST /api/v1/tasks:batch-approve, this many tasks per request (1 to %d), in the throughput phase; 0: one request per action", api.MaxBatchTasks))
 	rate := fs.Int("rate", 1000, "actions per second in the latency phase")
 	dur := fs.Duration("duration", 10*time.Second, "length of the latency phase")
 	durable := fs.Bool("durable", true, "PostgreSQL with fsync on (off measures the software, not the disk)")
 	pgStats := fs.Bool("pgstats", false, "print the statements PostgreSQL ran per action in the latency phase (pg_stat_statements)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) during the measured phases to this file")
 	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if *batch < 0 || *batch > api.MaxBatchTasks {
+		fmt.Fprintf(os.Stderr, "bench: -batch %d: want 0 to %d\n", *batch, api.MaxBatchTasks)
 		return exitUsage
 	}
 	if *pgStats {
@@ -276,20 +282,50 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	}
 	defer stopProfile()
 
+	// Batches of approve actions: every item must be accepted.
+	approveBatch := func(ids []string) int {
+		items := make([]any, len(ids))
+		for i, id := range ids {
+			items[i] = map[string]any{"instance_id": id}
+		}
+		st, body, err := c.do("POST", "/api/v1/tasks:batch-approve", map[string]any{"actor": "boss", "items": items})
+		if err != nil || st != 200 {
+			return len(ids)
+		}
+		var r struct{ Results []struct{ Status int } }
+		if json.Unmarshal(body, &r) != nil || len(r.Results) != len(ids) {
+			return len(ids)
+		}
+		bad := 0
+		for _, res := range r.Results {
+			if res.Status != 202 {
+				bad++
+			}
+		}
+		return bad
+	}
+
 	// Phase 1: as fast as the clients go.
-	fmt.Fprintf(os.Stderr, "throughput: %d approvals with %d clients...\n", *n, *clients)
+	how := "one request per action"
+	if *batch > 0 {
+		how = fmt.Sprintf("batches of %d", *batch)
+	}
+	fmt.Fprintf(os.Stderr, "throughput: %d approvals with %d clients, %s...\n", *n, *clients, how)
 	start, cpu0 := time.Now(), sampleCPU()
 	next.Store(0)
+	step := max(1, *batch)
 	for w := 0; w < *clients; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := int(next.Add(1)) - 1
+				i := (int(next.Add(1)) - 1) * step
 				if i >= *n {
 					return
 				}
-				if err := approve(ids[i]); err != nil {
+				if *batch > 0 {
+					failed.Add(int64(approveBatch(ids[i:min(i+step, *n)])))
+				} else if err := approve(ids[i]); err != nil {
 					failed.Add(1)
 				}
 			}
@@ -306,8 +342,8 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		}
 	}
 	elapsed := time.Since(start)
-	fmt.Printf("throughput: %d approve actions end to end in %s = %.0f actions/s (HTTP accepted at %.0f/s; %d failed)\n",
-		*n, elapsed.Round(time.Millisecond), float64(*n)/elapsed.Seconds(), float64(*n)/accepted.Seconds(), failed.Load())
+	fmt.Printf("throughput (%s): %d approve actions end to end in %s = %.0f actions/s (HTTP accepted at %.0f/s; %d failed)\n",
+		how, *n, elapsed.Round(time.Millisecond), float64(*n)/elapsed.Seconds(), float64(*n)/accepted.Seconds(), failed.Load())
 	fmt.Printf("  %s\n", cpu0.perAction(sampleCPU(), *n))
 
 	// Phase 2 measures the steady rate, not the catch-up after phase 1: the

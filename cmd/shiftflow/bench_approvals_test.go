@@ -24,22 +24,31 @@ func TestBenchApprovalsRuns(t *testing.T) {
 			os.Unsetenv(k)
 		}
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
+	run := func(args ...string) string {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout := os.Stdout
+		os.Stdout = w
+		outc := make(chan string)
+		go func() { b, _ := io.ReadAll(r); outc <- string(b) }()
+		code := runBenchApprovals(context.Background(), args)
+		os.Stdout = stdout
+		w.Close()
+		out := <-outc
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
+		return out
 	}
-	stdout := os.Stdout
-	os.Stdout = w
-	outc := make(chan string)
-	go func() { b, _ := io.ReadAll(r); outc <- string(b) }()
-	code := runBenchApprovals(context.Background(), []string{"-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false", "-pgstats"})
-	os.Stdout = stdout
-	w.Close()
-	out := <-outc
-	if code != exitOK {
-		t.Fatalf("exit %d\n%s", code, out)
+	// Through the batch endpoint: 60 actions in batches of 25, 25 and 10.
+	if out := run("-n", "60", "-clients", "2", "-batch", "25", "-duration", "0s", "-durable=false"); !regexp.MustCompile(`throughput \(batches of 25\): 60 approve actions end to end .*; 0 failed\)`).MatchString(out) {
+		t.Fatalf("no complete batched throughput phase in:\n%s", out)
 	}
-	if m := regexp.MustCompile(`throughput: 60 approve actions end to end .*; 0 failed\)`).FindString(out); m == "" {
+	out := run("-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false", "-pgstats")
+	if m := regexp.MustCompile(`throughput \(one request per action\): 60 approve actions end to end .*; 0 failed\)`).FindString(out); m == "" {
 		t.Fatalf("no complete throughput phase in:\n%s", out)
 	}
 	m := regexp.MustCompile(`latency at 50/s: (\d+) actions, .*\(missing (\d+)\)`).FindStringSubmatch(out)
