@@ -163,8 +163,13 @@ func (s *Server) publishApprovalCommand(w http.ResponseWriter, r *http.Request, 
 	wait := s.preferWait(r)
 	var ch chan outcome
 	if wait > 0 {
-		ch = s.waiters.add(env.ID)
-		defer s.waiters.remove(env.ID)
+		if ch, err = s.waiters.add(env.ID); err != nil {
+			// Accepted all the same, answered without waiting.
+			s.log(r).Warn("cannot wait for the outcome", "error", err)
+			wait = 0
+		} else {
+			defer s.waiters.remove(env.ID)
+		}
 	}
 	if _, err := s.deps.Publisher.PublishCommand(r.Context(), env); err != nil {
 		s.log(r).Error("publish failed", "error", err)

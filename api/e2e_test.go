@@ -1075,3 +1075,28 @@ func TestE2EBatchApproveAndTransfer(t *testing.T) {
 	}
 	assertProblem(t, e.do("POST", "/api/v1/tasks:batch-approve", e.key, map[string]any{"actor": "mgr", "items": tooMany}), 422)
 }
+
+// The API subscribes to every event only while requests wait on outcomes:
+// the subscription ends after the linger and comes back for the next wait.
+func TestE2EOutcomeSubscriptionFollowsWaiters(t *testing.T) {
+	e := newE2E(t)
+	e.api.waiters.mu.Lock()
+	e.api.waiters.linger = 200 * time.Millisecond
+	e.api.waiters.mu.Unlock()
+	tmpl := e.template(opsTemplate)
+	for round := 0; round < 2; round++ {
+		id := e.submit(tmpl, "alice", map[string]any{"days": 1}) // waits: 201 with the state
+		deadline := time.Now().Add(5 * time.Second)
+		for e.api.waiters.subscribed() {
+			if time.Now().After(deadline) {
+				t.Fatal("the outcome subscription outlived its linger")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// Without waiters an action is answered 202 at once and still applied.
+		if res := e.do("POST", "/api/v1/approvals/"+id+"/actions", e.key, map[string]any{"action": "approve", "actor": "mgr"}); res.status != 202 {
+			t.Fatalf("approve: %d %s", res.status, res.body)
+		}
+		e.eventsOf(id, "approval.task.approved")
+	}
+}
