@@ -26,8 +26,7 @@ type outcome struct {
 // (Prefer: wait=N). Events reach every API process through a plain NATS
 // subscription on the EVENTS subjects; each carries its command id. The
 // subscription exists only while requests wait (and WaitersLinger after):
-// without it the process is sent every event of the system for nothing
-// (7-8% of shiftflow's CPU per approve action in `bench approvals`).
+// without it the process is sent every event of the system for nothing.
 type waiters struct {
 	mu      sync.Mutex
 	m       map[string]chan outcome

@@ -40,10 +40,7 @@ func Message(subject string, e Envelope) (*nats.Msg, error) {
 
 // PublishCommand validates and publishes a command to the COMMANDS stream.
 func (p *Publisher) PublishCommand(ctx context.Context, e Envelope) (*jetstream.PubAck, error) {
-	if err := e.Validate(); err != nil {
-		return nil, fmt.Errorf("command: %w", err)
-	}
-	msg, err := Message(CommandSubject(e.Type, e.OrgID), e)
+	msg, err := commandMessage(e)
 	if err != nil {
 		return nil, err
 	}
@@ -51,10 +48,23 @@ func (p *Publisher) PublishCommand(ctx context.Context, e Envelope) (*jetstream.
 	if err != nil {
 		return nil, fmt.Errorf("publish command %s: %w", e.Type, err)
 	}
-	if p.metrics != nil && !ack.Duplicate {
-		p.metrics.CommandsPublished.WithLabelValues(e.Type).Inc()
-	}
+	p.countPublished(e.Type, ack)
 	return ack, nil
+}
+
+// commandMessage validates a command and builds its message.
+func commandMessage(e Envelope) (*nats.Msg, error) {
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("command: %w", err)
+	}
+	return Message(CommandSubject(e.Type, e.OrgID), e)
+}
+
+// countPublished counts a stored command; a duplicate was counted before.
+func (p *Publisher) countPublished(typ string, ack *jetstream.PubAck) {
+	if p.metrics != nil && !ack.Duplicate {
+		p.metrics.CommandsPublished.WithLabelValues(typ).Inc()
+	}
 }
 
 // publishTimeout bounds PublishCommands' wait when ctx has no deadline
@@ -75,15 +85,12 @@ func (p *Publisher) PublishCommands(ctx context.Context, es []Envelope) (errs []
 	errs = make([]error, len(es))
 	futures := make([]jetstream.PubAckFuture, len(es))
 	for i, e := range es {
-		if err := e.Validate(); err != nil {
-			errs[i] = fmt.Errorf("command: %w", err)
+		msg, err := commandMessage(e)
+		if err != nil {
+			errs[i] = err
 			continue
 		}
-		msg, err := Message(CommandSubject(e.Type, e.OrgID), e)
-		if err == nil {
-			futures[i], err = p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(CommandsStream))
-		}
-		if err != nil {
+		if futures[i], err = p.js.PublishMsgAsync(msg, jetstream.WithMsgID(e.ID), jetstream.WithExpectStream(CommandsStream)); err != nil {
 			errs[i] = fmt.Errorf("publish command %s: %w", e.Type, err)
 		}
 	}
@@ -93,9 +100,7 @@ func (p *Publisher) PublishCommands(ctx context.Context, es []Envelope) (errs []
 		}
 		select {
 		case ack := <-fu.Ok():
-			if p.metrics != nil && !ack.Duplicate {
-				p.metrics.CommandsPublished.WithLabelValues(es[i].Type).Inc()
-			}
+			p.countPublished(es[i].Type, ack)
 		case err := <-fu.Err():
 			errs[i] = fmt.Errorf("publish command %s: %w", es[i].Type, err)
 		case <-ctx.Done():
