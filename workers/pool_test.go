@@ -770,3 +770,80 @@ func TestForwarderPublishesCommittedEvents(t *testing.T) {
 		t.Fatalf("%d published rows lack their stream position", d)
 	}
 }
+
+// deliveryRecorder notes every delivery a handler sees, by message id.
+type deliveryRecorder struct {
+	mu   sync.Mutex
+	seen map[string][]uint64
+}
+
+func (r *deliveryRecorder) note(msgs ...*Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range msgs {
+		r.seen[m.ID] = append(r.seen[m.ID], m.Delivery)
+	}
+}
+
+// slowRecorded sleeps past AckWait in both of its paths.
+type slowRecorded struct {
+	setHandler
+	rec   *deliveryRecorder
+	delay time.Duration
+}
+
+func (s slowRecorded) Handle(ctx context.Context, m *Message) (Commit, error) {
+	s.rec.note(m)
+	time.Sleep(s.delay)
+	return s.setHandler.Handle(ctx, m)
+}
+
+func (s slowRecorded) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) error {
+	s.rec.note(msgs...)
+	time.Sleep(s.delay)
+	return s.setHandler.HandleBatch(ctx, tx, msgs)
+}
+
+// onlySingle hides HandleBatch, so batches take the generic path.
+type onlySingle struct{ Handler }
+
+// A handler that runs longer than AckWait keeps its messages: the pool
+// sends InProgress, so no message is delivered a second time, on the
+// one-by-one path, the generic batch path and the set batch path alike.
+func TestSlowHandlersKeepTheirMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		batch int
+		set   bool
+	}{{"one by one", 1, false}, {"generic batch", 8, false}, {"set batch", 8, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			rec := &deliveryRecorder{seen: map[string][]uint64{}}
+			slow := slowRecorded{setHandler: setHandler{Handler: effectHandler(f), f: f}, rec: rec, delay: 2500 * time.Millisecond}
+			var h Handler = onlySingle{slow}
+			if tc.set {
+				h = slow
+			}
+			spec := testSpec // AckWait 1 s
+			p := f.pool(h, spec, 2)
+			p.BatchSize = tc.batch
+			const n = 3
+			for i := 0; i < n; i++ {
+				f.publish(t, fmt.Sprint(i), "")
+			}
+			start(t, p)
+			waitFor(t, 30*time.Second, "all applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == n })
+			waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			if len(rec.seen) != n {
+				t.Fatalf("handled %d messages, want %d", len(rec.seen), n)
+			}
+			for id, ds := range rec.seen {
+				if len(ds) != 1 || ds[0] != 1 {
+					t.Errorf("message %s delivered as %v, want once", id, ds)
+				}
+			}
+		})
+	}
+}
