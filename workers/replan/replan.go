@@ -82,8 +82,38 @@ func ReplanID(approvalID, base uuid.UUID) uuid.UUID {
 	return uuid.NewSHA1(replanNamespace, []byte(approvalID.String()+"/"+base.String()))
 }
 
+// approvedHead is what tells whether an approval changes a roster. Most
+// do not, so Handle decodes only this first: the whole envelope and form
+// of every approved instance cost about 3% of the CPU at full load.
+type approvedHead struct {
+	OrgID string `json:"orgid"`
+	Data  struct {
+		InstanceID      string `json:"instance_id"`
+		TemplateID      string `json:"template_id"`
+		TemplateVersion int    `json:"template_version"`
+	} `json:"data"`
+}
+
 // Handle implements workers.Handler.
 func (h *Handler) Handle(ctx context.Context, m *workers.Message) (workers.Commit, error) {
+	var head approvedHead
+	if err := json.Unmarshal(m.Data, &head); err != nil {
+		return nil, workers.Permanent(fmt.Errorf("envelope: %w", err))
+	}
+	if head.OrgID == "" {
+		return nil, workers.Permanent(errors.New("approved event: no orgid"))
+	}
+	approvalID, err := uuid.Parse(head.Data.InstanceID)
+	if err != nil {
+		return nil, workers.Permanent(fmt.Errorf("approved event: instance id %q", head.Data.InstanceID))
+	}
+	kind, err := h.kindOf(ctx, head.OrgID, head.Data.TemplateID, head.Data.TemplateVersion)
+	if err != nil {
+		return nil, err
+	}
+	if kind != flow.KindLeave && kind != flow.KindShiftSwap {
+		return nil, nil // most approvals change no roster: nothing to write
+	}
 	env, err := m.Envelope()
 	if err != nil {
 		return nil, workers.Permanent(err)
@@ -92,18 +122,7 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) (workers.Commi
 	if err := json.Unmarshal(env.Data, &ev); err != nil {
 		return nil, workers.Permanent(fmt.Errorf("approved event: %w", err))
 	}
-	approvalID, err := uuid.Parse(ev.InstanceID)
-	if err != nil {
-		return nil, workers.Permanent(fmt.Errorf("approved event: instance id %q", ev.InstanceID))
-	}
 	org := env.OrgID
-	kind, err := h.kindOf(ctx, org, ev.TemplateID, ev.TemplateVersion)
-	if err != nil {
-		return nil, err
-	}
-	if kind != flow.KindLeave && kind != flow.KindShiftSwap {
-		return nil, nil // most approvals change no roster: nothing to write
-	}
 	return func(ctx context.Context, tx *workers.Tx) error {
 		// Every re-plan of an approval is created in one transaction: if any
 		// exists, this event was handled (even if it arrives with another id).

@@ -1,12 +1,14 @@
 package replan
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/shiftflow/shiftflow/flow"
 	"github.com/shiftflow/shiftflow/roster"
+	"github.com/shiftflow/shiftflow/workers"
 )
 
 func model() *roster.Model {
@@ -82,5 +84,21 @@ func TestChangeFromForm(t *testing.T) {
 	}
 	if _, err := ChangeFromForm(flow.KindGeneric, nil); err == nil {
 		t.Fatal("a generic template changes no roster")
+	}
+}
+
+// Events Handle cannot read are permanent failures (dead letters), found
+// before any database access: the handler here has none.
+func TestHandleRefusesUnreadableEvents(t *testing.T) {
+	h := &Handler{}
+	for name, data := range map[string]string{
+		"not json":           `{"orgid":`,
+		"no org":             `{"data":{"instance_id":"0193d1f0-0000-7000-8000-000000000001","template_id":"leave","template_version":1}}`,
+		"instance id broken": `{"orgid":"acme","data":{"instance_id":"nope","template_id":"leave","template_version":1}}`,
+	} {
+		commit, err := h.Handle(context.Background(), &workers.Message{Data: []byte(data)})
+		if commit != nil || !workers.IsPermanent(err) {
+			t.Errorf("%s: commit %v, error %v; want a permanent error", name, commit != nil, err)
+		}
 	}
 }
