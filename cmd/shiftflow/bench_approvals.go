@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -133,6 +134,20 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
+// writeAllocsProfile writes the allocations since the process started.
+func writeAllocsProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC() // the profile is as of the last GC
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // benchKey creates an API key of org "bench" with scopes and returns a
 // client using it.
 func benchKey(base, token string, scopes ...string) (*benchClient, error) {
@@ -167,6 +182,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	durable := fs.Bool("durable", true, "PostgreSQL with fsync on (off measures the software, not the disk)")
 	pgStats := fs.Bool("pgstats", false, "print the statements PostgreSQL ran per action in the latency phase (pg_stat_statements)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) during the measured phases to this file")
+	memProfile := fs.String("memprofile", "", "write the shiftflow process's allocations to this file at the end and at the start of the measured phases (FILE.start); compare with go tool pprof -sample_index=alloc_space -diff_base FILE.start")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -285,6 +301,17 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	defer stopProfile()
+	if *memProfile != "" {
+		if err := writeAllocsProfile(*memProfile + ".start"); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return exitUsage
+		}
+		defer func() {
+			if err := writeAllocsProfile(*memProfile); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+			}
+		}()
+	}
 
 	// Batches of approve actions: every item must be accepted.
 	approveBatch := func(ids []string) int {

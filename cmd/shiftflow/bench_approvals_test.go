@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
@@ -43,9 +44,16 @@ func TestBenchApprovalsRuns(t *testing.T) {
 		}
 		return out
 	}
-	// Through the batch endpoint: 60 actions in batches of 25, 25 and 10.
-	if out := run("-n", "60", "-clients", "2", "-batch", "25", "-duration", "0s", "-durable=false"); !regexp.MustCompile(`throughput \(batches of 25\): 60 approve actions end to end .*; 0 failed\)`).MatchString(out) {
+	// Through the batch endpoint: 60 actions in batches of 25, 25 and 10,
+	// with the allocation profiles written (gzipped protobuf).
+	mem := filepath.Join(t.TempDir(), "allocs.pprof")
+	if out := run("-n", "60", "-clients", "2", "-batch", "25", "-duration", "0s", "-durable=false", "-memprofile", mem); !regexp.MustCompile(`throughput \(batches of 25\): 60 approve actions end to end .*; 0 failed\)`).MatchString(out) {
 		t.Fatalf("no complete batched throughput phase in:\n%s", out)
+	}
+	for _, f := range []string{mem + ".start", mem} {
+		if b, err := os.ReadFile(f); err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Fatalf("allocation profile %s: %d bytes, %v", f, len(b), err)
+		}
 	}
 	out := run("-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false", "-pgstats")
 	if m := regexp.MustCompile(`throughput \(one request per action\): 60 approve actions end to end .*; 0 failed\)`).FindString(out); m == "" {
