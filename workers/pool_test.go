@@ -808,14 +808,17 @@ func (s slowRecorded) HandleBatch(ctx context.Context, tx *Tx, msgs []*Message) 
 type onlySingle struct{ Handler }
 
 // A handler that runs longer than AckWait keeps its messages: the pool
-// sends InProgress, so no message is delivered a second time, on the
+// sends InProgress, so no message is delivered a second time, neither
+// while its handler runs nor while it waits for a busy worker, on the
 // one-by-one path, the generic batch path and the set batch path alike.
+// A second delivery shows either as a second handler call (while the first
+// runs) or as a duplicate acknowledged after the commit.
 func TestSlowHandlersKeepTheirMessages(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		batch int
-		set   bool
-	}{{"one by one", 1, false}, {"generic batch", 8, false}, {"set batch", 8, true}} {
+		name        string
+		batch, conc int
+		set         bool
+	}{{"one by one", 1, 2, false}, {"one worker", 1, 1, false}, {"generic batch", 8, 2, false}, {"set batch", 8, 2, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			rec := &deliveryRecorder{seen: map[string][]uint64{}}
@@ -825,7 +828,8 @@ func TestSlowHandlersKeepTheirMessages(t *testing.T) {
 				h = slow
 			}
 			spec := testSpec // AckWait 1 s
-			p := f.pool(h, spec, 2)
+			spec.Name = "slow"
+			p := f.pool(h, spec, tc.conc)
 			p.BatchSize = tc.batch
 			const n = 3
 			for i := 0; i < n; i++ {
@@ -834,6 +838,10 @@ func TestSlowHandlersKeepTheirMessages(t *testing.T) {
 			start(t, p)
 			waitFor(t, 30*time.Second, "all applied", func() bool { return f.count(t, `SELECT count(*) FROM test_effects`) == n })
 			waitFor(t, 5*time.Second, "work queue empty", func() bool { return f.streamMsgs(t, events.CommandsStream) == 0 })
+			time.Sleep(2 * spec.AckWait) // a late redelivery would arrive meanwhile
+			if d := testutilCounter(f.metrics.EventsProcessed.WithLabelValues(spec.Name, "duplicate")); d != 0 {
+				t.Errorf("%v deliveries after the commit (acknowledged as duplicates)", d)
+			}
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			if len(rec.seen) != n {
