@@ -504,3 +504,19 @@ func testCounter(c interface {
 	_ = c.Write(&m)
 	return m.GetCounter().GetValue()
 }
+
+// An endpoint is saved only once the fan-out's consumer has been widened to
+// it: with JetStream down the API answers 503 and saves nothing.
+func TestWebhookNotSavedWithoutJetStream(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.WebhookAllowCIDRs = "127.0.0.1/32" })
+	key, _ := h.createKey("acme", "webhooks")
+	h.nats.Shutdown()
+	h.nats.WaitForShutdown()
+	p := assertProblem(t, h.do("POST", "/api/v1/webhooks", key, map[string]any{"url": "http://127.0.0.1:9/hook", "event_types": []string{"*"}}), 503)
+	if !strings.Contains(p["detail"].(string), "not saved") {
+		t.Fatalf("detail = %v", p["detail"])
+	}
+	if items := h.do("GET", "/api/v1/webhooks", key, nil).json(t)["items"].([]any); len(items) != 0 {
+		t.Fatalf("saved anyway: %v", items)
+	}
+}

@@ -117,7 +117,8 @@ func (e *e2e) startWorkers() {
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	fanout := &workers.Pool{Spec: webhooks.Consumer(5, 5*time.Second), Concurrency: 8, BatchSize: 8, Handler: webhooks.FanOutBatched(e.deps.DB),
 		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
-		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
+		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond,
+		Ensured: func(ctx context.Context) error { return webhooks.SyncFilterNow(ctx, e.deps.DB, e.deps.JS) }}
 	var guard []netguard.Option
 	if e.opts.senderLoopback {
 		guard = append(guard, netguard.WithAllowedPrefixes(netip.MustParsePrefix("127.0.0.1/32")))

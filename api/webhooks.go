@@ -116,11 +116,13 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	org := principalFrom(r).OrgID
 	secret := webhook.NewSecret()
-	ep, err := dbsqlc.New(s.deps.DB).CreateWebhookEndpoint(r.Context(), dbsqlc.CreateWebhookEndpointParams{
-		ID: uuid.New(), OrgID: org, Url: url, EventTypes: in.EventTypes, Description: desc, Enabled: enabled, Secret: secret,
+	ep, err := s.writeWebhook(r.Context(), nil, func(q *dbsqlc.Queries) (dbsqlc.WebhookEndpoint, error) {
+		return q.CreateWebhookEndpoint(r.Context(), dbsqlc.CreateWebhookEndpointParams{
+			ID: uuid.New(), OrgID: org, Url: url, EventTypes: in.EventTypes, Description: desc, Enabled: enabled, Secret: secret,
+		})
 	})
 	if err != nil {
-		s.internalError(w, r, err)
+		s.webhookWriteError(w, r, err)
 		return
 	}
 	if err := s.audit(r, org, "webhooks.create", "webhook", ep.ID.String(), map[string]any{"url": url, "event_types": in.EventTypes}); err != nil {
@@ -129,6 +131,62 @@ func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/webhooks/"+ep.ID.String())
 	writeJSON(w, http.StatusCreated, WebhookWithSecret{WebhookView: webhookView(ep), Secret: secret})
+}
+
+// errWebhookFilter: the endpoint could not be written because the webhook
+// consumer's filter could not be widened for it (see webhooks.SyncFilter).
+var errWebhookFilter = errors.New("the event stream is unavailable")
+
+// writeWebhook creates or changes an endpoint (before is its state before a
+// change) in a transaction that also widens the webhook consumer's filter
+// to it, so the fan-out sees every event created after the commit. A change
+// that may narrow the filter narrows it after the commit.
+func (s *Server) writeWebhook(ctx context.Context, before *dbsqlc.WebhookEndpoint, write func(q *dbsqlc.Queries) (dbsqlc.WebhookEndpoint, error)) (dbsqlc.WebhookEndpoint, error) {
+	tx, err := s.deps.DB.Begin(ctx)
+	if err != nil {
+		return dbsqlc.WebhookEndpoint{}, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	ep, err := write(dbsqlc.New(tx))
+	if err != nil {
+		return ep, err
+	}
+	if s.deps.JS != nil {
+		var also []dbsqlc.EnabledEndpointPatternsRow
+		if before != nil && before.Enabled {
+			also = append(also, dbsqlc.EnabledEndpointPatternsRow{OrgID: before.OrgID, EventTypes: before.EventTypes})
+		}
+		if _, err := webhooks.SyncFilter(ctx, tx, s.deps.JS, also...); err != nil {
+			return ep, fmt.Errorf("%w: %w", errWebhookFilter, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return ep, err
+	}
+	if before != nil && before.Enabled {
+		s.syncWebhookFilter(ctx)
+	}
+	return ep, nil
+}
+
+// syncWebhookFilter narrows the webhook consumer's filter after a commit;
+// on failure it stays wider than needed, which costs only work.
+func (s *Server) syncWebhookFilter(ctx context.Context) {
+	if s.deps.JS == nil {
+		return
+	}
+	if err := webhooks.SyncFilterNow(ctx, s.deps.DB, s.deps.JS); err != nil {
+		s.deps.Log.Warn("webhook consumer filter not narrowed; it stays wider than needed", "error", err)
+	}
+}
+
+func (s *Server) webhookWriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errWebhookFilter) {
+		w.Header().Set("Retry-After", "2")
+		problem(w, r, http.StatusServiceUnavailable, "the webhook was not saved: "+err.Error()+"; retry")
+		return
+	}
+	s.internalError(w, r, err)
 }
 
 func (s *Server) loadWebhook(w http.ResponseWriter, r *http.Request) (dbsqlc.WebhookEndpoint, bool) {
@@ -174,6 +232,7 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	before := ep
 	var in webhookInput
 	if !decodeJSON(w, r, &in) {
 		return
@@ -194,10 +253,12 @@ func (s *Server) patchWebhook(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusUnprocessableEntity, "the webhook is invalid", errs...)
 		return
 	}
-	updated, err := dbsqlc.New(s.deps.DB).UpdateWebhookEndpoint(r.Context(), dbsqlc.UpdateWebhookEndpointParams{
-		OrgID: ep.OrgID, ID: ep.ID, Url: ep.Url, EventTypes: ep.EventTypes, Description: ep.Description, Enabled: ep.Enabled})
+	updated, err := s.writeWebhook(r.Context(), &before, func(q *dbsqlc.Queries) (dbsqlc.WebhookEndpoint, error) {
+		return q.UpdateWebhookEndpoint(r.Context(), dbsqlc.UpdateWebhookEndpointParams{
+			OrgID: ep.OrgID, ID: ep.ID, Url: ep.Url, EventTypes: ep.EventTypes, Description: ep.Description, Enabled: ep.Enabled})
+	})
 	if err != nil {
-		s.internalError(w, r, err)
+		s.webhookWriteError(w, r, err)
 		return
 	}
 	if err := s.audit(r, ep.OrgID, "webhooks.update", "webhook", ep.ID.String(), in); err != nil {
@@ -217,6 +278,7 @@ func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
+	s.syncWebhookFilter(r.Context()) // narrower now
 	if err := s.audit(r, ep.OrgID, "webhooks.delete", "webhook", ep.ID.String(), map[string]any{"url": ep.Url}); err != nil {
 		s.internalError(w, r, err)
 		return

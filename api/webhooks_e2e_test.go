@@ -8,15 +8,19 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/webhook"
 	"github.com/shiftflow/shiftflow/workers"
+	webhooks "github.com/shiftflow/shiftflow/workers/webhook"
 )
 
 // receiver is an integrator's endpoint: it records every request and
@@ -683,5 +687,191 @@ func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
 	res := e.do("PATCH", "/api/v1/webhooks/"+id, e.key, map[string]any{"enabled": true})
 	if res.status != 200 || res.json(t)["failing_since"] != nil || res.json(t)["disabled_reason"] != nil {
 		t.Fatalf("re-enable: %d %s", res.status, res.body)
+	}
+}
+
+// fanoutConsumer is the webhook consumer's filter and how many messages it
+// has been handed.
+func (e *e2e) fanoutConsumer() ([]string, uint64) {
+	e.t.Helper()
+	c, err := e.deps.JS.Consumer(context.Background(), events.EventsStream, webhooks.ConsumerName)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cfg := c.CachedInfo().Config
+	if cfg.FilterSubject != "" {
+		return []string{cfg.FilterSubject}, c.CachedInfo().Delivered.Consumer
+	}
+	return cfg.FilterSubjects, c.CachedInfo().Delivered.Consumer
+}
+
+func (e *e2e) waitFilter(want ...string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, _ := e.fanoutConsumer()
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("webhook consumer filter %v, want %v", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The webhook consumer is handed only the events some enabled endpoint
+// wants: none while there is no endpoint, an endpoint's types from the
+// moment it is created (so its first event is delivered), wider or
+// narrower as endpoints change, none again once the last one goes.
+func TestWebhookConsumerFollowsEndpoints(t *testing.T) {
+	e := newE2E(t)
+	e.waitFilter(webhooks.NoEvents) // the pool narrowed its new consumer
+	e.oneEvent()
+	// The submitted and task-created events are in the stream, and the
+	// consumer was handed neither.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM events WHERE published_at IS NOT NULL`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events published, want 2", n)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, delivered := e.fanoutConsumer(); delivered != 0 {
+		t.Fatalf("the fan-out was handed %d events with no endpoint", delivered)
+	}
+
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) { w.WriteHeader(204) })
+	id, _ := e.createWebhook(rc.URL+"/hooks", "approval.instance.*")
+	// Widened before the 201: no wait.
+	if got, _ := e.fanoutConsumer(); !slices.Equal(got, []string{"evt.approval.instance.*.acme"}) {
+		t.Fatalf("filter right after the endpoint was created: %v", got)
+	}
+	inst := e.oneEvent()
+	// Its submitted event is delivered. The fan-out is handed instance
+	// events only, never the task events: each one it is handed matches the
+	// endpoint. (It may also be handed the first instance's event: the
+	// consumer's position moves past events it does not take only when it
+	// renews its pull, so an endpoint can get events from up to one pull
+	// expiry before it was created, as it could from a backlog before.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM webhook_deliveries d JOIN events v ON v.id = d.event_id WHERE v.subject = $1`, "approvals/"+inst).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries of the new instance's event, want 1", n)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	var rows, others int
+	if err := e.deps.DB.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE event_type <> 'approval.instance.submitted') FROM webhook_deliveries`).Scan(&rows, &others); err != nil {
+		t.Fatal(err)
+	}
+	if _, handed := e.fanoutConsumer(); others != 0 || handed != uint64(rows) || rows < 1 || rows > 2 {
+		t.Fatalf("the fan-out was handed %d events and recorded %d deliveries (%d not instance events)", handed, rows, others)
+	}
+
+	// A second endpoint of all types: the org's events; a pattern covered by
+	// another one adds nothing.
+	all, _ := e.createWebhook(rc.URL+"/all", "*")
+	e.createWebhook(rc.URL+"/tasks", "approval.task.created")
+	e.waitFilter("evt.*.*.*.acme")
+	if res := e.do("DELETE", "/api/v1/webhooks/"+all, e.key, nil); res.status != 204 {
+		t.Fatalf("delete: %d %s", res.status, res.body)
+	}
+	e.waitFilter("evt.approval.instance.*.acme", "evt.approval.task.created.acme")
+	// Disabling narrows too; enabling widens again.
+	if res := e.do("PATCH", "/api/v1/webhooks/"+id, e.key, map[string]any{"enabled": false}); res.status != 200 {
+		t.Fatalf("disable: %d %s", res.status, res.body)
+	}
+	e.waitFilter("evt.approval.task.created.acme")
+	if res := e.do("PATCH", "/api/v1/webhooks/"+id, e.key, map[string]any{"enabled": true, "event_types": []string{"approval.*"}}); res.status != 200 {
+		t.Fatalf("enable: %d %s", res.status, res.body)
+	}
+	if got, _ := e.fanoutConsumer(); !slices.Equal(got, []string{"evt.approval.*.*.acme"}) {
+		t.Fatalf("filter right after the endpoint was enabled: %v", got)
+	}
+}
+
+// A fan-out dead letter is replayed through the fan-out when an endpoint
+// wants its event (the consumer's filter lets it through), and settled at
+// once when none does (the filter would keep it from the fan-out).
+func TestReplayOfAFanOutDeadLetter(t *testing.T) {
+	e := newE2E(t)
+	ctx := context.Background()
+	seq := 1_000_000
+	deadLetter := func(inst string) string {
+		e.eventsOf(inst, "approval.instance.submitted")
+		env := e.publishedOf(inst, "approval.instance.submitted")[0]
+		payload, err := json.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		headers, _ := json.Marshal(map[string][]string{events.HeaderOrg: {"acme"}, events.HeaderType: {env.Type}})
+		id := uuid.NewString()
+		seq++
+		if _, err := e.deps.DB.Exec(ctx, `INSERT INTO failed_events (id, consumer, stream, stream_seq, message_id, subject, org_id, type, headers, payload,
+			reason, last_error, attempts, first_failed_at, last_failed_at)
+			VALUES ($1, $2, 'EVENTS', $3, $4, $5, 'acme', $6, $7, $8, 'max_deliver', 'simulated', 5, now(), now())`,
+			id, webhooks.ConsumerName, seq, env.ID, events.EventSubject(env.Type, "acme"), env.Type, headers, payload); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	replay := func(id string) string {
+		if res := e.do("POST", "/api/v1/ops/failed-events/"+id+"/replay", e.key, nil); res.status != 202 {
+			t.Fatalf("replay: %d %s", res.status, res.body)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			v := e.do("GET", "/api/v1/ops/failed-events/"+id, e.key, nil).json(t)
+			if o, _ := v["replay_outcome"].(string); o != "" && o != "pending" {
+				return o
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replay of %s never settled: %v", id, v)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	deliveries := func() int {
+		var n int
+		if err := e.deps.DB.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	a := e.oneEvent()
+	if o := replay(deadLetter(a)); o != "applied" || deliveries() != 0 {
+		t.Fatalf("replay with no endpoint: outcome %s, %d deliveries", o, deliveries())
+	}
+
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) { w.WriteHeader(204) })
+	e.createWebhook(rc.URL+"/hooks", "approval.instance.*")
+	// The widened consumer may hand the fan-out the original event first
+	// (see TestWebhookConsumerFollowsEndpoints): then the replay finds it
+	// applied. Either way the endpoint gets it once.
+	if o := replay(deadLetter(a)); o != "applied" && o != "already_applied" {
+		t.Fatalf("replay with an endpoint: outcome %s", o)
+	}
+	got := rc.waitFor(t, 1, 10*time.Second)
+	var env events.Envelope
+	if err := json.Unmarshal(got[0].body, &env); err != nil || env.Subject != "approvals/"+a {
+		t.Fatalf("delivered %s (%v), want the replayed event of %s", got[0].body, err, a)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rc.got()); n != 1 || deliveries() != 1 {
+		t.Fatalf("%d requests and %d deliveries, want the event once", n, deliveries())
 	}
 }

@@ -118,6 +118,14 @@ WHERE endpoint_id = $1 AND status IN ('failed', 'dead') AND created_at >= $2;
 -- name: NotifyWebhookDue :exec
 SELECT pg_notify('webhook_due', '');
 
+-- name: EnabledEndpointPatterns :many
+-- Every enabled endpoint's org and event types: the webhook consumer's filter.
+SELECT org_id, event_types FROM webhook_endpoints WHERE enabled ORDER BY org_id;
+
+-- name: LockWebhookFilter :exec
+-- Serialises changes of the webhook consumer's filter until the transaction ends.
+SELECT pg_advisory_xact_lock(7316240128);
+
 -- name: EnabledEndpointsOfOrgs :many
 SELECT id, org_id, event_types FROM webhook_endpoints WHERE org_id = ANY(sqlc.arg('org_ids')::text[]) AND enabled;
 

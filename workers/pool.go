@@ -53,6 +53,10 @@ type Pool struct {
 	// restarted server noticed sooner.
 	FetchExpiry time.Duration
 	Heartbeat   time.Duration
+	// Ensured, when set, runs each time the pool has created or updated its
+	// consumer from Spec (the webhook fan-out narrows its filter there); an
+	// error is logged.
+	Ensured func(ctx context.Context) error
 
 	// afterCommit lets tests simulate a crash between commit and ack.
 	afterCommit func(m *Message) error
@@ -113,6 +117,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	p.ensured(ctx)
 	// Handlers get a context that outlives ctx by ShutdownTimeout, so a
 	// SIGTERM lets in-flight work finish instead of aborting it.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -165,6 +170,7 @@ func (p *Pool) Run(ctx context.Context) error {
 			}
 			if c, err := events.EnsureConsumer(ctx, p.JS, p.Spec); err == nil {
 				cons = c
+				p.ensured(ctx)
 			}
 			continue
 		}
@@ -209,6 +215,7 @@ func (p *Pool) Run(ctx context.Context) error {
 			}
 			if c, err := events.EnsureConsumer(ctx, p.JS, p.Spec); err == nil {
 				cons = c
+				p.ensured(ctx)
 			} else {
 				p.Log.Warn("cannot re-create consumer", "error", err)
 			}
@@ -225,6 +232,15 @@ func (p *Pool) Run(ctx context.Context) error {
 		cancelWork()
 		<-done
 		return fmt.Errorf("consumer %s: in-flight work did not finish within %s; it was abandoned and will be redelivered", p.Spec.Name, p.ShutdownTimeout)
+	}
+}
+
+func (p *Pool) ensured(ctx context.Context) {
+	if p.Ensured == nil {
+		return
+	}
+	if err := p.Ensured(ctx); err != nil {
+		p.Log.Warn("after ensuring the consumer", "error", err)
 	}
 }
 
@@ -308,7 +324,9 @@ func (p *Pool) process(ctx context.Context, raw jetstream.Msg) {
 func (p *Pool) settle(ctx context.Context, raw jetstream.Msg, m *Message, err error, start time.Time) {
 	p.held.release(raw)
 	// Built only to log: With on every settled message cost 1.6% of the CPU.
-	log := func() *slog.Logger { return p.Log.With("message_id", m.ID, "subject", m.Subject, "delivery", m.Delivery) }
+	log := func() *slog.Logger {
+		return p.Log.With("message_id", m.ID, "subject", m.Subject, "delivery", m.Delivery)
+	}
 	if m.ID != m.MsgID {
 		defer p.recordReplay(ctx, m, err)
 	}

@@ -22,6 +22,8 @@ func init() {
 		return &workers.Pool{
 			Spec: webhook.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerFanoutConcurrency, BatchSize: a.cfg.WorkerBatchSize,
 			Handler: webhook.FanOutBatched(a.db), DB: a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
+			// The consumer is (re)created taking every event: narrow it.
+			Ensured: func(ctx context.Context) error { return webhook.SyncFilterNow(ctx, a.db, a.js) },
 		}
 	})
 	registerComponent("webhook-sender", func(a *app) component {

@@ -163,6 +163,36 @@ func (q *Queries) DisableEndpoint(ctx context.Context, arg DisableEndpointParams
 	return result.RowsAffected(), nil
 }
 
+const enabledEndpointPatterns = `-- name: EnabledEndpointPatterns :many
+SELECT org_id, event_types FROM webhook_endpoints WHERE enabled ORDER BY org_id
+`
+
+type EnabledEndpointPatternsRow struct {
+	OrgID      string   `json:"org_id"`
+	EventTypes []string `json:"event_types"`
+}
+
+// Every enabled endpoint's org and event types: the webhook consumer's filter.
+func (q *Queries) EnabledEndpointPatterns(ctx context.Context) ([]EnabledEndpointPatternsRow, error) {
+	rows, err := q.db.Query(ctx, enabledEndpointPatterns)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EnabledEndpointPatternsRow{}
+	for rows.Next() {
+		var i EnabledEndpointPatternsRow
+		if err := rows.Scan(&i.OrgID, &i.EventTypes); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const enabledEndpointsOfOrg = `-- name: EnabledEndpointsOfOrg :many
 SELECT id, event_types FROM webhook_endpoints WHERE org_id = $1 AND enabled
 `
@@ -554,6 +584,16 @@ func (q *Queries) ListWebhookEndpoints(ctx context.Context, arg ListWebhookEndpo
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockWebhookFilter = `-- name: LockWebhookFilter :exec
+SELECT pg_advisory_xact_lock(7316240128)
+`
+
+// Serialises changes of the webhook consumer's filter until the transaction ends.
+func (q *Queries) LockWebhookFilter(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, lockWebhookFilter)
+	return err
 }
 
 const markEndpointFailing = `-- name: MarkEndpointFailing :one

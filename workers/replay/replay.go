@@ -17,6 +17,7 @@ import (
 
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/workers/webhook"
 )
 
 // Outcomes of a replay, as stored in failed_events.replay_outcome.
@@ -64,6 +65,22 @@ func (r *Replayer) One(ctx context.Context, fe dbsqlc.FailedEvent, by string) er
 			return fmt.Errorf("dead letter %s: the delivery no longer exists (endpoint deleted?)", fe.ID)
 		}
 		return q.NotifyWebhookDue(ctx)
+	}
+	if fe.Consumer == webhook.ConsumerName {
+		// The fan-out is handed only the events some enabled endpoint wants
+		// (webhook.SyncFilter), so an event no endpoint matches now would never
+		// reach it. Replaying it has nothing to deliver: record it applied, as
+		// the fan-out would.
+		wanted, err := endpointWants(ctx, q, fe.Subject)
+		if err != nil {
+			return err
+		}
+		if !wanted {
+			if err := q.MarkFailedEventReplayed(ctx, dbsqlc.MarkFailedEventReplayedParams{ID: fe.ID, ReplayMessageID: "none:" + newID, ReplayedBy: by}); err != nil {
+				return err
+			}
+			return q.RecordReplayOutcome(ctx, dbsqlc.RecordReplayOutcomeParams{Consumer: fe.Consumer, MessageID: fe.MessageID, Outcome: OutcomeApplied})
+		}
 	}
 	var header map[string][]string
 	if err := json.Unmarshal(fe.Headers, &header); err != nil {
@@ -149,4 +166,21 @@ func (r *Replayer) Outcomes(ctx context.Context, ids []uuid.UUID) (Counts, error
 		}
 	}
 	return c, nil
+}
+
+// endpointWants reports whether an enabled endpoint of the event's org
+// matches its type (subject evt.<type>.<org>).
+func endpointWants(ctx context.Context, q *dbsqlc.Queries, subject string) (bool, error) {
+	typ := events.TypeFromSubject(subject)
+	org := subject[strings.LastIndexByte(subject, '.')+1:]
+	eps, err := q.EnabledEndpointsOfOrg(ctx, org)
+	if err != nil {
+		return false, err
+	}
+	for _, ep := range eps {
+		if webhook.Match(ep.EventTypes, typ) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

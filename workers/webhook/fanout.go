@@ -13,10 +13,14 @@ import (
 	"github.com/shiftflow/shiftflow/workers"
 )
 
-// Consumer is the durable consumer that fans events out to endpoints.
+// ConsumerName names the durable consumer of the fan-out.
+const ConsumerName = "webhook"
+
+// Consumer is the durable consumer that fans events out to endpoints. It
+// is created taking every event; SyncFilter then narrows it.
 func Consumer(maxDeliver int, ackWait time.Duration) events.ConsumerSpec {
 	return events.ConsumerSpec{
-		Name: "webhook", Stream: events.EventsStream, Filter: "evt.>",
+		Name: ConsumerName, Stream: events.EventsStream, Filter: "evt.>",
 		MaxDeliver: maxDeliver, AckWait: ackWait, MaxAckPending: 8192,
 		Description: "records one webhook delivery per event and matching endpoint",
 	}
