@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,6 +344,11 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		how = fmt.Sprintf("batches of %d", *batch)
 	}
 	fmt.Fprintf(os.Stderr, "throughput: %d approvals with %d clients, %s...\n", *n, *clients, how)
+	deliveries0, err := consumerDeliveries(ctx, nc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
 	start, cpu0 := time.Now(), sampleCPU()
 	next.Store(0)
 	step := max(1, *batch)
@@ -383,6 +390,16 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
 	}
+	deliveries1, err := consumerDeliveries(ctx, nc)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
+	var perConsumer []string
+	for _, name := range slices.Sorted(maps.Keys(deliveries1)) {
+		perConsumer = append(perConsumer, fmt.Sprintf("%s %.2f", name, float64(deliveries1[name]-deliveries0[name])/float64(*n)))
+	}
+	fmt.Printf("  JetStream deliveries per action: %s\n", strings.Join(perConsumer, ", "))
 	// Phase 2: fixed rate, latency from send to outcome event.
 	fmt.Fprintf(os.Stderr, "latency at %d actions/s for %s...\n", *rate, *dur)
 	sent, acceptedAt := make([]time.Time, total), make([]time.Time, total)
@@ -468,6 +485,30 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 
 // waitConsumersIdle waits until no durable consumer of the streams has
 // messages pending or awaiting acknowledgement.
+// consumerDeliveries is how many messages each durable consumer of the
+// commands and events streams has been handed so far.
+func consumerDeliveries(ctx context.Context, nc *nats.Conn) (map[string]uint64, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]uint64{}
+	for _, name := range []string{events.CommandsStream, events.EventsStream} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		lister := st.ListConsumers(ctx)
+		for ci := range lister.Info() {
+			out[ci.Name] = ci.Delivered.Consumer
+		}
+		if err := lister.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func waitConsumersIdle(ctx context.Context, nc *nats.Conn, limit time.Duration) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
