@@ -336,3 +336,33 @@ func TestForwarderStopsDespiteAStuckMark(t *testing.T) {
 		t.Fatalf("%d events pending, want all %d left to the relay (%v)", n, len(envs), err)
 	}
 }
+
+// Events forwarded one by one, as transactions commit at a moderate rate,
+// are marked published a few dozen per statement, not one or two: a mark
+// waits markLinger for the next ones.
+func TestForwarderMarksTrickleTogether(t *testing.T) {
+	ctx := context.Background()
+	pool, js := relayEnv(t)
+	var mu sync.Mutex
+	var sizes []int
+	f := &Forwarder{Pool: pool, JS: js, Grace: time.Minute, markHook: func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() }}
+	envs := commitForwarded(t, ctx, pool, f, 60, "trickle")
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	for _, e := range envs {
+		f.Forward([]Envelope{e})
+		time.Sleep(time.Millisecond)
+	}
+	waitOutboxEmpty(t, ctx, pool, 20*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	if total != len(envs) || len(sizes) > len(envs)/5 {
+		t.Fatalf("%d events marked in %d statements %v, want all %d in at most %d", total, len(sizes), sizes, len(envs), len(envs)/5)
+	}
+}
