@@ -156,7 +156,7 @@ func (s *Server) writeWebhook(ctx context.Context, before *dbsqlc.WebhookEndpoin
 		if before != nil && before.Enabled {
 			also = append(also, dbsqlc.EnabledEndpointPatternsRow{OrgID: before.OrgID, EventTypes: before.EventTypes})
 		}
-		if _, err := webhooks.SyncFilter(ctx, tx, s.deps.JS, also...); err != nil {
+		if err := webhooks.SyncFilter(ctx, tx, s.deps.JS, also...); err != nil {
 			return ep, fmt.Errorf("%w: %w", errWebhookFilter, err)
 		}
 	}

@@ -71,11 +71,12 @@ func (r *Replayer) One(ctx context.Context, fe dbsqlc.FailedEvent, by string) er
 		// (webhook.SyncFilter), so an event no endpoint matches now would never
 		// reach it. Replaying it has nothing to deliver: record it applied, as
 		// the fan-out would.
-		wanted, err := endpointWants(ctx, q, fe.Subject)
+		org := fe.Subject[strings.LastIndexByte(fe.Subject, '.')+1:] // evt.<type>.<org>
+		eps, err := webhook.EndpointsFor(ctx, q, org, events.TypeFromSubject(fe.Subject))
 		if err != nil {
 			return err
 		}
-		if !wanted {
+		if len(eps) == 0 {
 			if err := q.MarkFailedEventReplayed(ctx, dbsqlc.MarkFailedEventReplayedParams{ID: fe.ID, ReplayMessageID: "none:" + newID, ReplayedBy: by}); err != nil {
 				return err
 			}
@@ -166,21 +167,4 @@ func (r *Replayer) Outcomes(ctx context.Context, ids []uuid.UUID) (Counts, error
 		}
 	}
 	return c, nil
-}
-
-// endpointWants reports whether an enabled endpoint of the event's org
-// matches its type (subject evt.<type>.<org>).
-func endpointWants(ctx context.Context, q *dbsqlc.Queries, subject string) (bool, error) {
-	typ := events.TypeFromSubject(subject)
-	org := subject[strings.LastIndexByte(subject, '.')+1:]
-	eps, err := q.EnabledEndpointsOfOrg(ctx, org)
-	if err != nil {
-		return false, err
-	}
-	for _, ep := range eps {
-		if webhook.Match(ep.EventTypes, typ) {
-			return true, nil
-		}
-	}
-	return false, nil
 }

@@ -48,24 +48,29 @@ func FanOut(pool *pgxpool.Pool) workers.Handler {
 		if err != nil {
 			return nil, workers.Permanent(fmt.Errorf("event id %q is not a UUID", m.ID))
 		}
-		env := events.Envelope{OrgID: org, Type: typ}
-		eps, err := dbsqlc.New(pool).EnabledEndpointsOfOrg(ctx, env.OrgID)
-		if err != nil {
+		ids, err := EndpointsFor(ctx, dbsqlc.New(pool), org, typ)
+		if err != nil || len(ids) == 0 {
 			return nil, err
 		}
-		var ids []uuid.UUID
-		for _, ep := range eps {
-			if Match(ep.EventTypes, env.Type) {
-				ids = append(ids, ep.ID)
-			}
-		}
-		if len(ids) == 0 {
-			return nil, nil
-		}
 		return func(ctx context.Context, tx *workers.Tx) error {
-			return tx.D.InsertDeliveries(ctx, dbsqlc.InsertDeliveriesParams{EndpointIds: ids, EventID: id, OrgID: env.OrgID, EventType: env.Type})
+			return tx.D.InsertDeliveries(ctx, dbsqlc.InsertDeliveriesParams{EndpointIds: ids, EventID: id, OrgID: org, EventType: typ})
 		}, nil
 	})
+}
+
+// EndpointsFor lists the enabled endpoints of org that match an event type.
+func EndpointsFor(ctx context.Context, q *dbsqlc.Queries, org, typ string) ([]uuid.UUID, error) {
+	eps, err := q.EnabledEndpointsOfOrg(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uuid.UUID
+	for _, ep := range eps {
+		if Match(ep.EventTypes, typ) {
+			ids = append(ids, ep.ID)
+		}
+	}
+	return ids, nil
 }
 
 // fanOut is FanOut with a set-based batch path.

@@ -78,15 +78,24 @@ func uncovered(subs []string) []string {
 	return out
 }
 
-// covers reports whether every subject matching b matches a (both have the
-// five tokens of an event subject, "*" the only wildcard).
+// covers reports whether every subject matching b matches a, and collide
+// whether some subject matches both (event subjects of five tokens, "*"
+// the only wildcard).
 func covers(a, b string) bool {
+	return tokenwise(a, b, func(x, y string) bool { return x == "*" || x == y })
+}
+
+func collide(a, b string) bool {
+	return tokenwise(a, b, func(x, y string) bool { return x == "*" || y == "*" || x == y })
+}
+
+func tokenwise(a, b string, ok func(x, y string) bool) bool {
 	at, bt := strings.Split(a, "."), strings.Split(b, ".")
 	if len(at) != len(bt) {
 		return false
 	}
 	for i := range at {
-		if at[i] != "*" && at[i] != bt[i] {
+		if !ok(at[i], bt[i]) {
 			return false
 		}
 	}
@@ -105,51 +114,35 @@ func overlapping(subs []string) bool {
 	return false
 }
 
-func collide(a, b string) bool {
-	at, bt := strings.Split(a, "."), strings.Split(b, ".")
-	if len(at) != len(bt) {
-		return false
-	}
-	for i := range at {
-		if at[i] != "*" && bt[i] != "*" && at[i] != bt[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // SyncFilter sets the webhook consumer's filter to the endpoints enabled
-// as tx sees them, plus also (an endpoint's state before a change that tx
-// has not committed: until it commits, narrowing would be premature),
-// holding the filter lock until tx ends (see above). It reports whether the
-// filter changed. A consumer that does not exist yet is left to the fan-out
-// pool.
-func SyncFilter(ctx context.Context, tx dbsqlc.DBTX, js jetstream.JetStream, also ...dbsqlc.EnabledEndpointPatternsRow) (bool, error) {
+// as tx sees them, holding the filter lock until tx ends (see above). also
+// adds an endpoint's state before a change tx has not committed yet: until
+// then, narrowing would be premature. A consumer that does not exist yet
+// is left to the fan-out pool.
+func SyncFilter(ctx context.Context, tx dbsqlc.DBTX, js jetstream.JetStream, also ...dbsqlc.EnabledEndpointPatternsRow) error {
 	q := dbsqlc.New(tx)
 	if err := q.LockWebhookFilter(ctx); err != nil {
-		return false, err
+		return err
 	}
 	eps, err := q.EnabledEndpointPatterns(ctx)
 	if err != nil {
-		return false, err
+		return err
 	}
 	want := FilterSubjects(append(eps, also...))
 	cons, err := js.Consumer(ctx, events.EventsStream, ConsumerName)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return false, nil
+		return nil
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	cfg := cons.CachedInfo().Config
 	if slices.Equal(filterOf(cfg), want) {
-		return false, nil
+		return nil
 	}
 	cfg.FilterSubject, cfg.FilterSubjects = "", want
-	if _, err := js.UpdateConsumer(ctx, events.EventsStream, cfg); err != nil {
-		return false, err
-	}
-	return true, nil
+	_, err = js.UpdateConsumer(ctx, events.EventsStream, cfg)
+	return err
 }
 
 // filterOf is a consumer's filter as a list.
@@ -168,7 +161,7 @@ func SyncFilterNow(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStre
 		return err
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := SyncFilter(ctx, tx, js); err != nil {
+	if err := SyncFilter(ctx, tx, js); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
