@@ -705,6 +705,25 @@ func (e *e2e) fanoutConsumer() ([]string, uint64) {
 	return cfg.FilterSubjects, c.CachedInfo().Delivered.Consumer
 }
 
+// waitFanoutIdle waits until the fan-out has settled everything it was handed.
+func (e *e2e) waitFanoutIdle() {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := e.deps.JS.Consumer(context.Background(), events.EventsStream, webhooks.ConsumerName)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if ci := c.CachedInfo(); ci.NumPending == 0 && ci.NumAckPending == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatal("the fan-out did not settle its messages")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (e *e2e) waitFilter(want ...string) {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -742,7 +761,7 @@ func TestWebhookConsumerFollowsEndpoints(t *testing.T) {
 			t.Fatalf("%d events published, want 2", n)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
+	e.waitFanoutIdle()
 	if _, delivered := e.fanoutConsumer(); delivered != 0 {
 		t.Fatalf("the fan-out was handed %d events with no endpoint", delivered)
 	}
@@ -772,7 +791,7 @@ func TestWebhookConsumerFollowsEndpoints(t *testing.T) {
 			t.Fatalf("%d deliveries of the new instance's event, want 1", n)
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	e.waitFanoutIdle()
 	var rows, others int
 	if err := e.deps.DB.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE event_type <> 'approval.instance.submitted') FROM webhook_deliveries`).Scan(&rows, &others); err != nil {
 		t.Fatal(err)

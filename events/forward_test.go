@@ -351,10 +351,15 @@ func TestForwarderMarksTrickleTogether(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = f.Run(rctx) }()
 	defer func() { cancel(); <-done }()
+	began := time.Now()
 	for _, e := range envs {
 		f.Forward([]Envelope{e})
 		time.Sleep(time.Millisecond)
 	}
+	// At most one statement per 20 ms (markLinger) while they trickle in,
+	// and one or two for the last; a slow machine stretches the trickle,
+	// not the bound's meaning.
+	most := int(time.Since(began)/(20*time.Millisecond)) + 3
 	waitOutboxEmpty(t, ctx, pool, 20*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
@@ -362,7 +367,7 @@ func TestForwarderMarksTrickleTogether(t *testing.T) {
 	for _, n := range sizes {
 		total += n
 	}
-	if total != len(envs) || len(sizes) > len(envs)/5 {
-		t.Fatalf("%d events marked in %d statements %v, want all %d in at most %d", total, len(sizes), sizes, len(envs), len(envs)/5)
+	if total != len(envs) || len(sizes) > most {
+		t.Fatalf("%d events marked in %d statements %v, want all %d in at most %d", total, len(sizes), sizes, len(envs), most)
 	}
 }
