@@ -573,19 +573,7 @@ func TestReplayAfterHandlerBugAppliesOnce(t *testing.T) {
 	}
 
 	bug.Store(false) // the fix is deployed
-	outcome := func(id string) string {
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			v := e.do("GET", "/api/v1/ops/failed-events/"+id, e.key, nil).json(t)
-			if o, _ := v["replay_outcome"].(string); o != "" && o != "pending" {
-				return o
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replay of %s never settled: %v", id, v)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	outcome := e.replayOutcome
 	if res := e.do("POST", "/api/v1/ops/failed-events/"+fe["id"].(string)+"/replay", e.key, nil); res.status != 202 {
 		t.Fatalf("replay: %d %s", res.status, res.body)
 	}
@@ -687,6 +675,22 @@ func TestWebhookFailingForTooLongIsDisabled(t *testing.T) {
 	res := e.do("PATCH", "/api/v1/webhooks/"+id, e.key, map[string]any{"enabled": true})
 	if res.status != 200 || res.json(t)["failing_since"] != nil || res.json(t)["disabled_reason"] != nil {
 		t.Fatalf("re-enable: %d %s", res.status, res.body)
+	}
+}
+
+// replayOutcome waits for the outcome of a dead letter's last replay.
+func (e *e2e) replayOutcome(id string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		v := e.do("GET", "/api/v1/ops/failed-events/"+id, e.key, nil).json(e.t)
+		if o, _ := v["replay_outcome"].(string); o != "" && o != "pending" {
+			return o
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("replay of %s never settled: %v", id, v)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -851,17 +855,7 @@ func TestReplayOfAFanOutDeadLetter(t *testing.T) {
 		if res := e.do("POST", "/api/v1/ops/failed-events/"+id+"/replay", e.key, nil); res.status != 202 {
 			t.Fatalf("replay: %d %s", res.status, res.body)
 		}
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			v := e.do("GET", "/api/v1/ops/failed-events/"+id, e.key, nil).json(t)
-			if o, _ := v["replay_outcome"].(string); o != "" && o != "pending" {
-				return o
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replay of %s never settled: %v", id, v)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		return e.replayOutcome(id)
 	}
 	deliveries := func() int {
 		var n int
