@@ -888,3 +888,19 @@ func TestReplayOfAFanOutDeadLetter(t *testing.T) {
 		t.Fatalf("%d requests and %d deliveries, want the event once", n, deliveries())
 	}
 }
+
+// A fan-out pool that (re)starts sets the consumer from its spec (every
+// event) over a narrowed filter, and narrows it again.
+func TestWebhookConsumerRecreatedOverNarrowFilter(t *testing.T) {
+	e := newE2E(t)
+	e.waitFilter(webhooks.NoEvents)
+	ctx := context.Background()
+	if _, err := events.EnsureConsumer(ctx, e.deps.JS, webhooks.Consumer(5, 5*time.Second)); err != nil {
+		t.Fatalf("the spec's filter over a narrowed one: %v", err)
+	}
+	e.waitFilter("evt.>")
+	if err := webhooks.SyncFilterNow(ctx, e.deps.DB, e.deps.JS); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFilter(webhooks.NoEvents)
+}
