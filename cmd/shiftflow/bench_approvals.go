@@ -485,14 +485,14 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 
 // waitConsumersIdle waits until no durable consumer of the streams has
 // messages pending or awaiting acknowledgement.
-// consumerDeliveries is how many messages each durable consumer of the
-// commands and events streams has been handed so far.
-func consumerDeliveries(ctx context.Context, nc *nats.Conn) (map[string]uint64, error) {
+// consumerInfos lists the durable consumers of the commands and events
+// streams.
+func consumerInfos(ctx context.Context, nc *nats.Conn) ([]*jetstream.ConsumerInfo, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]uint64{}
+	var out []*jetstream.ConsumerInfo
 	for _, name := range []string{events.CommandsStream, events.EventsStream} {
 		st, err := js.Stream(ctx, name)
 		if err != nil {
@@ -500,7 +500,7 @@ func consumerDeliveries(ctx context.Context, nc *nats.Conn) (map[string]uint64, 
 		}
 		lister := st.ListConsumers(ctx)
 		for ci := range lister.Info() {
-			out[ci.Name] = ci.Delivered.Consumer
+			out = append(out, ci)
 		}
 		if err := lister.Err(); err != nil {
 			return nil, err
@@ -509,27 +509,31 @@ func consumerDeliveries(ctx context.Context, nc *nats.Conn) (map[string]uint64, 
 	return out, nil
 }
 
-func waitConsumersIdle(ctx context.Context, nc *nats.Conn, limit time.Duration) error {
-	js, err := jetstream.New(nc)
+// consumerDeliveries is how many messages each durable consumer has been
+// handed so far.
+func consumerDeliveries(ctx context.Context, nc *nats.Conn) (map[string]uint64, error) {
+	infos, err := consumerInfos(ctx, nc)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	out := map[string]uint64{}
+	for _, ci := range infos {
+		out[ci.Name] = ci.Delivered.Consumer
+	}
+	return out, nil
+}
+
+func waitConsumersIdle(ctx context.Context, nc *nats.Conn, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for {
+		infos, err := consumerInfos(ctx, nc)
+		if err != nil {
+			return err
+		}
 		busy := ""
-		for _, name := range []string{events.CommandsStream, events.EventsStream} {
-			st, err := js.Stream(ctx, name)
-			if err != nil {
-				return err
-			}
-			lister := st.ListConsumers(ctx)
-			for ci := range lister.Info() {
-				if ci.NumPending+uint64(ci.NumAckPending) > 0 {
-					busy = ci.Name
-				}
-			}
-			if err := lister.Err(); err != nil {
-				return err
+		for _, ci := range infos {
+			if ci.NumPending+uint64(ci.NumAckPending) > 0 {
+				busy = ci.Name
 			}
 		}
 		if busy == "" {
