@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,6 +68,9 @@ type solverBench struct {
 	Machine string      `json:"machine"`
 	Runs    []solverRun `json:"runs"`
 	Scale   *scaleRun   `json:"scale,omitempty"`
+	// SeedRuns are the runs with further seeds (bench solver --seeds), at
+	// the same instance and limit as a run in Runs.
+	SeedRuns []solverRun `json:"seed_runs,omitempty"`
 	// CBC holds runs of `shiftflow bench cbc`; the table prefers them to cbcQuoted.
 	CBC []cbcRun `json:"cbc,omitempty"`
 }
@@ -90,6 +94,7 @@ func runBenchSolver(ctx context.Context, args []string) int {
 	limitsFlag := fs.String("limits", "", "time limits, e.g. 10s,60s (default 10s,60s and 300s for 20-24)")
 	threads := fs.Int("threads", 0, "solver threads (0 = all cores)")
 	seed := fs.Uint64("seed", 1, "random seed")
+	seeds := fs.Int("seeds", 1, "solve each instance at each limit with this many seeds (seed, seed+1, ...); the table lists them and how many meet the target")
 	bestFile := fs.String("best-known", "", "best_known.tsv (default: next to the instances directory)")
 	scale := fs.Bool("scale", true, "also run the 1000 x 28 x 6 scale test")
 	scaleLimit := fs.Duration("scale-limit", 30*time.Second, "time limit of the scale test")
@@ -114,6 +119,10 @@ func runBenchSolver(ctx context.Context, args []string) int {
 			}
 			limits = append(limits, d)
 		}
+	}
+	if *seeds < 1 {
+		fmt.Fprintf(os.Stderr, "bench solver: --seeds: %d is not a positive number of seeds\n", *seeds)
+		return exitUsage
 	}
 	selected, err := parseNumbers(*which)
 	if err != nil {
@@ -180,6 +189,17 @@ func runBenchSolver(ctx context.Context, args []string) int {
 			b := best[in.n]
 			fmt.Printf("%-11s %4ds  penalty %7d  best known %6d  gap %6s  feasible %-5v first feasible %6d ms  load %s\n",
 				run.Instance, run.LimitS, run.Penalty, b.upper, gapText(run, b), run.Feasible, run.FirstFeasibleMS, run.Load)
+			bench.dropSeeds(in.n, run.LimitS)
+			for k := 1; k < *seeds && ctx.Err() == nil; k++ {
+				sr, err := benchInstance(ctx, m, in.n, lim, *threads, *seed+uint64(k))
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "bench solver: %s seed %d: %v\n", m.Name, *seed+uint64(k), err)
+					return exitFail
+				}
+				sr.Trace = nil // the convergence plot shows the first seed's run
+				bench.SeedRuns = append(bench.SeedRuns, sr)
+				fmt.Printf("%-11s %4ds  seed %d: penalty %7d  gap %6s  feasible %v\n", sr.Instance, sr.LimitS, sr.Seed, sr.Penalty, gapText(sr, b), sr.Feasible)
+			}
 			if err := writeSolverBench(*out, bench, best); err != nil {
 				fmt.Fprintln(os.Stderr, "bench solver:", err)
 				return exitFail
@@ -368,6 +388,12 @@ func loadSolverBench(path string) *solverBench {
 // put replaces the run of the same instance and limit.
 func (b *solverBench) put(r solverRun) {
 	b.Runs = upsertRun(b.Runs, r, func(r solverRun) [2]int { return [2]int{r.Number, r.LimitS} })
+}
+
+// dropSeeds forgets the further seeds' runs of an instance and limit: a
+// new first run starts a new set.
+func (b *solverBench) dropSeeds(n, limitS int) {
+	b.SeedRuns = slices.DeleteFunc(b.SeedRuns, func(r solverRun) bool { return r.Number == n && r.LimitS == limitS })
 }
 
 // putCBC replaces the CBC run of the same instance and limit.
@@ -576,6 +602,7 @@ func writeSolverMarkdown(w io.Writer, b *solverBench, best map[int]bestKnown) {
 			n, size, bkText, strings.Join(cells, " | "), feasible, first, lb, cbc, tText, ok)
 	}
 	fmt.Fprintf(w, "\nTargets met: %d of %d instances run at their target limit.\n", met, total)
+	writeSeedsSection(w, b, best)
 	if s := b.Scale; s != nil {
 		fmt.Fprintf(w, "\n## Scale\n\nGenerated problem (`roster.GenerateModel`, seed 1): %d employees × %d days × %d shift types, %d s limit, %d threads.\n\n",
 			s.Employees, s.Days, s.ShiftTypes, s.LimitS, s.Threads)
@@ -584,4 +611,61 @@ func writeSolverMarkdown(w io.Writer, b *solverBench, best map[int]bestKnown) {
 		fmt.Fprintf(w, "| %v | %d ms | %d | %d MiB | %d MiB | %s |\n", s.Feasible, s.FirstFeasibleMS, s.Penalty, s.PeakHeapMiB, s.PeakRSSMiB, s.Load)
 	}
 	fmt.Fprintf(w, "\nConvergence (gap to best known over time, longest run of each instance): ![convergence](solver.svg)\n")
+}
+
+// writeSeedsSection lists, where runs with further seeds exist, every
+// seed's penalty and how many meet the target: one seed's run shows what
+// the solver can do, the set how reliably it does it.
+func writeSeedsSection(w io.Writer, b *solverBench, best map[int]bestKnown) {
+	if len(b.SeedRuns) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n## Seeds\n\nThe table above shows one run per instance and limit (seed %s). `--seeds N` solves again with the next seeds; with two threads a run also depends on timing, so these are samples of what a user gets.\n\n", seedText(b))
+	fmt.Fprintln(w, "| instance | limit | penalties by seed | best known | meet the target |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range b.Runs {
+		set := []solverRun{r}
+		for _, sr := range b.SeedRuns {
+			if sr.Number == r.Number && sr.LimitS == r.LimitS {
+				set = append(set, sr)
+			}
+		}
+		if len(set) == 1 {
+			continue
+		}
+		bk := best[r.Number]
+		tg, tl := target(r.Number)
+		var pens []string
+		meet := 0
+		for _, x := range set {
+			p := fmt.Sprint(x.Penalty)
+			if !x.Feasible {
+				p += " (infeasible)"
+			}
+			pens = append(pens, p)
+			if x.Feasible && bk.upper > 0 && gap(x.Penalty, bk) <= tg+1e-9 {
+				meet++
+			}
+		}
+		meetText := fmt.Sprintf("%d of %d", meet, len(set))
+		if r.LimitS != tl || bk.upper <= 0 {
+			meetText = "(target at " + fmt.Sprint(tl) + " s)"
+		}
+		fmt.Fprintf(w, "| %d | %d s | %s | %d | %s |\n", r.Number, r.LimitS, strings.Join(pens, ", "), bk.upper, meetText)
+	}
+}
+
+// seedText is the first seed of the table's runs ("1", or "1-3" when they differ).
+func seedText(b *solverBench) string {
+	lo, hi := uint64(0), uint64(0)
+	for i, r := range b.Runs {
+		if i == 0 || r.Seed < lo {
+			lo = r.Seed
+		}
+		hi = max(hi, r.Seed)
+	}
+	if lo == hi {
+		return fmt.Sprint(lo)
+	}
+	return fmt.Sprintf("%d-%d", lo, hi)
 }

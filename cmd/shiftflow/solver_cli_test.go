@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,6 +152,84 @@ func TestBenchSolverCommand(t *testing.T) {
 	}
 	if code := runBenchSolver(context.Background(), []string{"--dir", instDir, "--instances", "x"}); code != exitUsage {
 		t.Fatalf("bad --instances: exit %d", code)
+	}
+	if code := runBenchSolver(context.Background(), []string{"--dir", instDir, "--seeds", "0"}); code != exitUsage {
+		t.Fatalf("--seeds 0: exit %d", code)
+	}
+}
+
+// Further seeds are listed with how many of them meet the target, and a
+// new first run replaces the set.
+func TestBenchSolverSeeds(t *testing.T) {
+	root := t.TempDir()
+	instDir := filepath.Join(root, "instances")
+	if err := os.Mkdir(instDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, instDir, "Instance1.txt", cliInstance)
+	writeFile(t, root, "best_known.tsv", "instance\tdays\tstaff\tshift_types\tbest_known_upper_bound\tbest_known_lower_bound\toptimal\tsource\nInstance1\t7\t4\t2\t1\t0\tno\ttest\n")
+	out := filepath.Join(root, "out")
+	args := []string{"--dir", instDir, "--out", out, "--limits", "10s", "--threads", "1", "--scale=false", "--seeds", "3"}
+	if code := runBenchSolver(context.Background(), args); code != exitOK {
+		t.Fatalf("bench exit %d", code)
+	}
+	var b solverBench
+	data, err := os.ReadFile(filepath.Join(out, "solver.json"))
+	if err != nil || json.Unmarshal(data, &b) != nil {
+		t.Fatalf("solver.json: %v", err)
+	}
+	if len(b.Runs) != 1 || len(b.SeedRuns) != 2 || b.SeedRuns[0].Seed != 2 || b.SeedRuns[1].Seed != 3 || b.SeedRuns[1].Trace != nil {
+		t.Fatalf("runs %+v\nseed runs %+v", b.Runs, b.SeedRuns)
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "solver.md"))
+	row := fmt.Sprintf("| 1 | 10 s | %d, %d, %d | 1 | 3 of 3 |", b.Runs[0].Penalty, b.SeedRuns[0].Penalty, b.SeedRuns[1].Penalty)
+	if !strings.Contains(string(md), "## Seeds") || !strings.Contains(string(md), row) {
+		t.Fatalf("want %q in\n%s", row, md)
+	}
+	args[len(args)-1] = "1"
+	if code := runBenchSolver(context.Background(), args); code != exitOK {
+		t.Fatalf("second bench exit %d", code)
+	}
+	data, _ = os.ReadFile(filepath.Join(out, "solver.json"))
+	b = solverBench{}
+	if json.Unmarshal(data, &b) != nil || len(b.SeedRuns) != 0 {
+		t.Fatalf("a new first run must drop the old seeds: %+v", b.SeedRuns)
+	}
+	if md, _ = os.ReadFile(filepath.Join(out, "solver.md")); strings.Contains(string(md), "## Seeds") {
+		t.Fatalf("no seeds section without further seeds:\n%s", md)
+	}
+}
+
+func TestSeedsSection(t *testing.T) {
+	run := func(n, limit int, seed uint64, pen int64, feasible bool) solverRun {
+		return solverRun{Number: n, LimitS: limit, Seed: seed, Penalty: pen, Feasible: feasible}
+	}
+	b := &solverBench{
+		Runs: []solverRun{run(5, 10, 1, 1143, true), run(5, 60, 1, 1143, true), run(9, 10, 1, 450, true)},
+		SeedRuns: []solverRun{
+			run(5, 10, 2, 1145, true), run(5, 10, 3, 1200, false),
+			run(9, 10, 2, 439, true),
+		},
+	}
+	best := map[int]bestKnown{5: {upper: 1143}, 9: {upper: 439}}
+	var sb strings.Builder
+	writeSeedsSection(&sb, b, best)
+	for _, want := range []string{
+		"| 5 | 10 s | 1143, 1145, 1200 (infeasible) | 1143 | 1 of 3 |",
+		// 9's target is at 60 s: its 10 s seeds are listed, not counted.
+		"| 9 | 10 s | 450, 439 | 439 | (target at 60 s) |",
+	} {
+		if !strings.Contains(sb.String(), want) {
+			t.Errorf("want %q in\n%s", want, sb.String())
+		}
+	}
+	if strings.Contains(sb.String(), "| 5 | 60 s |") {
+		t.Errorf("a limit without further seeds is not listed:\n%s", sb.String())
+	}
+	sb.Reset()
+	writeSeedsSection(&sb, &solverBench{Runs: b.Runs}, best)
+	if sb.Len() != 0 {
+		t.Errorf("no section without seed runs: %q", sb.String())
 	}
 }
 
