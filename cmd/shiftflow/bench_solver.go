@@ -432,6 +432,11 @@ func gap(pen int64, b bestKnown) float64 {
 	return 100 * float64(pen-b.upper) / float64(b.upper)
 }
 
+// withinGap reports a feasible roster within tg percent of the best known.
+func withinGap(r solverRun, b bestKnown, tg float64) bool {
+	return r.Feasible && b.upper > 0 && gap(r.Penalty, b) <= tg+1e-9
+}
+
 func gapText(r solverRun, b bestKnown) string {
 	if !r.Feasible {
 		return "infeas."
@@ -576,7 +581,7 @@ func writeSolverMarkdown(w io.Writer, b *solverBench, best map[int]bestKnown) {
 		ok := ""
 		if r := b.run(n, tl); r != nil {
 			total++
-			pass := r.Feasible && bk.upper > 0 && gap(r.Penalty, bk) <= tg+1e-9
+			pass := withinGap(*r, bk, tg)
 			if n >= 20 {
 				// 20-24 also need a feasible roster within 60 s.
 				if r60 := b.run(n, 60); r60 == nil || !r60.Feasible {
@@ -643,7 +648,7 @@ func writeSeedsSection(w io.Writer, b *solverBench, best map[int]bestKnown) {
 				p += " (infeasible)"
 			}
 			pens = append(pens, p)
-			if x.Feasible && bk.upper > 0 && gap(x.Penalty, bk) <= tg+1e-9 {
+			if withinGap(x, bk, tg) {
 				meet++
 			}
 		}

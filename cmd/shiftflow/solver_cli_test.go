@@ -117,14 +117,7 @@ func TestBenchSolverCommand(t *testing.T) {
 	if code := runBenchSolver(context.Background(), []string{"--dir", filepath.Join(t.TempDir(), "absent")}); code != exitOK {
 		t.Fatalf("absent directory must be skipped, exit %d", code)
 	}
-	root := t.TempDir()
-	instDir := filepath.Join(root, "instances")
-	if err := os.Mkdir(instDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, instDir, "Instance1.txt", cliInstance)
-	writeFile(t, instDir, "Instance2.txt", cliInstance)
-	writeFile(t, root, "best_known.tsv", "# comment\ninstance\tdays\tstaff\tshift_types\tbest_known_upper_bound\tbest_known_lower_bound\toptimal\tsource\nInstance1\t7\t4\t2\t1\t0\tno\ttest\n")
+	root, instDir := benchDir(t, 2)
 	out := filepath.Join(root, "out")
 	args := []string{"--dir", instDir, "--out", out, "--instances", "1", "--limits", "1s", "--threads", "1", "--scale=false"}
 	if code := runBenchSolver(context.Background(), args); code != exitOK {
@@ -161,13 +154,7 @@ func TestBenchSolverCommand(t *testing.T) {
 // Further seeds are listed with how many of them meet the target, and a
 // new first run replaces the set.
 func TestBenchSolverSeeds(t *testing.T) {
-	root := t.TempDir()
-	instDir := filepath.Join(root, "instances")
-	if err := os.Mkdir(instDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, instDir, "Instance1.txt", cliInstance)
-	writeFile(t, root, "best_known.tsv", "instance\tdays\tstaff\tshift_types\tbest_known_upper_bound\tbest_known_lower_bound\toptimal\tsource\nInstance1\t7\t4\t2\t1\t0\tno\ttest\n")
+	root, instDir := benchDir(t, 1)
 	out := filepath.Join(root, "out")
 	args := []string{"--dir", instDir, "--out", out, "--limits", "10s", "--threads", "1", "--scale=false", "--seeds", "3"}
 	if code := runBenchSolver(context.Background(), args); code != exitOK {
@@ -246,4 +233,19 @@ func TestParseNumbers(t *testing.T) {
 	if all, err := parseNumbers(""); all != nil || err != nil {
 		t.Fatalf("empty: %v %v", all, err)
 	}
+}
+
+// benchDir lays out a benchmark directory: n copies of the CLI instance
+// as Instance1..n and a best_known.tsv giving Instance1 the value 1.
+func benchDir(t *testing.T, n int) (root, instDir string) {
+	root = t.TempDir()
+	instDir = filepath.Join(root, "instances")
+	if err := os.Mkdir(instDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		writeFile(t, instDir, fmt.Sprintf("Instance%d.txt", i), cliInstance)
+	}
+	writeFile(t, root, "best_known.tsv", "# comment\ninstance\tdays\tstaff\tshift_types\tbest_known_upper_bound\tbest_known_lower_bound\toptimal\tsource\nInstance1\t7\t4\t2\t1\t0\tno\ttest\n")
+	return root, instDir
 }
