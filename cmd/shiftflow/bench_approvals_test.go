@@ -72,6 +72,17 @@ func TestBenchApprovalsRuns(t *testing.T) {
 	if n, _ := strconv.Atoi(m[1]); n != 50 || m[2] != "0" {
 		t.Fatalf("latency phase observed %s outcomes, %s missing:\n%s", m[1], m[2], out)
 	}
+	// Both phases report their allocations; an action decodes, stores and
+	// forwards JSON, so it allocates something.
+	allocs := regexp.MustCompile(`allocated ([0-9.]+) KB in (\d+) objects per action`).FindAllStringSubmatch(out, -1)
+	if len(allocs) != 2 {
+		t.Fatalf("want the allocations of both phases in:\n%s", out)
+	}
+	for _, a := range allocs {
+		if kb, _ := strconv.ParseFloat(a[1], 64); kb <= 0 || a[2] == "0" {
+			t.Fatalf("allocations per action %s KB, %s objects:\n%s", a[1], a[2], out)
+		}
+	}
 	wal := regexp.MustCompile(`WAL per action: ([0-9.]+) records, (\d+) bytes`).FindStringSubmatch(out)
 	if wal == nil {
 		t.Fatalf("no WAL line in:\n%s", out)

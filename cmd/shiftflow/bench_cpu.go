@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,13 +16,26 @@ import (
 
 // cpuSample is CPU time used so far by this process and by every PostgreSQL
 // process on the machine (the bench's private server), so a phase can be
-// reported as CPU per action on each side.
+// reported as CPU per action on each side; and this process's heap
+// allocations and GC cycles, which unlike CPU time do not vary with the
+// machine's speed from one run to the next.
 type cpuSample struct {
 	self, postgres time.Duration
+	allocBytes     uint64
+	allocObjects   uint64
+	gcCycles       uint64
 }
+
+var allocMetrics = []string{"/gc/heap/allocs:bytes", "/gc/heap/allocs:objects", "/gc/cycles/total:gc-cycles"}
 
 func sampleCPU() cpuSample {
 	var s cpuSample
+	ms := make([]metrics.Sample, len(allocMetrics))
+	for i, name := range allocMetrics {
+		ms[i].Name = name
+	}
+	metrics.Read(ms)
+	s.allocBytes, s.allocObjects, s.gcCycles = ms[0].Value.Uint64(), ms[1].Value.Uint64(), ms[2].Value.Uint64()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		s.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -56,7 +70,9 @@ func (s cpuSample) perAction(later cpuSample, n int) string {
 	}
 	self := (later.self - s.self) / time.Duration(n)
 	pg := (later.postgres - s.postgres) / time.Duration(n)
-	return "CPU per action: shiftflow " + self.Round(time.Microsecond).String() + ", PostgreSQL " + pg.Round(time.Microsecond).String()
+	return "CPU per action: shiftflow " + self.Round(time.Microsecond).String() + ", PostgreSQL " + pg.Round(time.Microsecond).String() +
+		fmt.Sprintf("; shiftflow allocated %.1f KB in %.0f objects per action, %d GC cycles",
+			float64(later.allocBytes-s.allocBytes)/1024/float64(n), float64(later.allocObjects-s.allocObjects)/float64(n), later.gcCycles-s.gcCycles)
 }
 
 // benchPGSettings are extra settings for the bench's private PostgreSQL.
