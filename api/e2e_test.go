@@ -131,7 +131,7 @@ func (e *e2e) startWorkers() {
 		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 10 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	replans := &workers.Pool{Spec: replan.Consumer(3, 5*time.Second), Concurrency: 2,
-		Handler: &replan.Handler{DB: e.deps.DB, Publisher: e.deps.Publisher, TimeLimit: 2 * time.Second, ChangeWeight: 1000},
+		Handler: &replan.Handler{DB: e.deps.DB, Publisher: e.deps.Publisher, TimeLimit: 2 * time.Second, ChangeWeight: replan.AutoChangeWeight},
 		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	jobs := &replay.Jobs{Replayer: &replay.Replayer{DB: e.deps.DB, Publisher: e.deps.Publisher}, Log: quiet, Interval: 100 * time.Millisecond, OutcomeWait: 20 * time.Second}

@@ -91,6 +91,21 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if off < 2 {
 		t.Fatalf("leave %s..%s covers %d roster days, want at least 2", from, to, off)
 	}
+	// The re-plan fills the shifts the leave freed: every early and late
+	// shift of the week still has someone.
+	for d, date := range got.Dates {
+		for _, shift := range []string{"E", "L"} {
+			n := 0
+			for _, row := range got.Roster {
+				if row[d] == shift {
+					n++
+				}
+			}
+			if n == 0 {
+				t.Fatalf("nobody works %s on %s in the re-plan: %v", shift, date, got.Roster)
+			}
+		}
+	}
 	if !strings.Contains(string(out), `"status":409`) {
 		t.Fatal("the walkthrough's second approval was not refused with 409")
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/shiftflow/shiftflow/events"
+	"github.com/shiftflow/shiftflow/internal/config"
 	"github.com/shiftflow/shiftflow/workers"
 	"github.com/shiftflow/shiftflow/workers/replan"
 	"github.com/shiftflow/shiftflow/workers/schedule"
@@ -28,8 +29,15 @@ func init() {
 	registerPool("replan", func(a *app) *workers.Pool {
 		return &workers.Pool{
 			Spec: replan.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerReplanConcurrency,
-			Handler: &replan.Handler{DB: a.db, Publisher: events.NewPublisher(a.js, a.metrics), TimeLimit: a.cfg.ReplanTimeLimit, ChangeWeight: a.cfg.ReplanChangeWeight},
+			Handler: &replan.Handler{DB: a.db, Publisher: events.NewPublisher(a.js, a.metrics), TimeLimit: a.cfg.ReplanTimeLimit, ChangeWeight: replanChangeWeight(a.cfg)},
 			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})
+}
+
+// replanChangeWeight is REPLAN_CHANGE_WEIGHT for the re-plan handler
+// (validated at start-up).
+func replanChangeWeight(c *config.Config) int {
+	w, _ := c.ReplanChangeWeightValue()
+	return w
 }

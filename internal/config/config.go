@@ -83,7 +83,7 @@ type Config struct {
 	ScheduleMaxTimeLimit     time.Duration `envconfig:"SCHEDULE_MAX_TIME_LIMIT" default:"10m" desc:"requested solver times are capped to this"`
 	ScheduleSolverThreads    int           `envconfig:"SCHEDULE_SOLVER_THREADS" default:"1" desc:"threads per solve (WORKER_SCHEDULE_CONCURRENCY solves run side by side)"`
 	ReplanTimeLimit          time.Duration `envconfig:"REPLAN_TIME_LIMIT" default:"10s" desc:"solver time of an automatic re-plan"`
-	ReplanChangeWeight       int           `envconfig:"REPLAN_CHANGE_WEIGHT" default:"1000" desc:"penalty per assignment a re-plan changes (high keeps the published roster; low lets a re-plan also improve it)"`
+	ReplanChangeWeight       string        `envconfig:"REPLAN_CHANGE_WEIGHT" default:"auto" desc:"penalty per assignment a re-plan changes: auto is a quarter of the roster's smallest under-cover weight, so a shift the leave uncovers is filled when that takes at most three changes; a number fixes it (high keeps the published roster even with gaps, low lets a re-plan also improve it)"`
 	TemplateCacheTTL         time.Duration `envconfig:"TEMPLATE_CACHE_TTL" default:"1h" desc:"how long the latest version of an approval template is cached (updates invalidate it at once)"`
 	ApprovalStateCacheSize   int           `envconfig:"APPROVAL_STATE_CACHE" default:"20000" desc:"approval states the approval worker keeps in memory for itself and the API of the same process (0: none)"`
 	PreferWaitMax            time.Duration `envconfig:"PREFER_WAIT_MAX" default:"30s" desc:"longest Prefer: wait an API call may ask for"`
@@ -128,6 +128,16 @@ func describeType(t string) string {
 		return "true or false"
 	}
 	return "a value of type " + t
+}
+
+// ReplanChangeWeightValue is REPLAN_CHANGE_WEIGHT as a number, -1 for auto
+// (see replan.AutoChangeWeight); false when it is neither.
+func (c *Config) ReplanChangeWeightValue() (int, bool) {
+	if c.ReplanChangeWeight == "auto" {
+		return -1, true
+	}
+	n, err := strconv.Atoi(c.ReplanChangeWeight)
+	return n, err == nil && n >= 0
 }
 
 // Validate checks ranges and enumerations envconfig cannot express.
@@ -196,8 +206,8 @@ func (c *Config) Validate() error {
 	if c.ApprovalStateCacheSize < 0 {
 		bad("APPROVAL_STATE_CACHE", strconv.Itoa(c.ApprovalStateCacheSize), "zero or more")
 	}
-	if c.ReplanChangeWeight < 0 {
-		bad("REPLAN_CHANGE_WEIGHT", strconv.Itoa(c.ReplanChangeWeight), "zero or more")
+	if _, ok := c.ReplanChangeWeightValue(); !ok {
+		bad("REPLAN_CHANGE_WEIGHT", c.ReplanChangeWeight, "auto, or an integer zero or more")
 	}
 	positive("PREFER_WAIT_MAX", c.PreferWaitMax)
 	positive("WEBHOOK_TIMEOUT", c.WebhookTimeout)

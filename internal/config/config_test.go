@@ -17,6 +17,16 @@ func TestLoadDefaults(t *testing.T) {
 	if got := c.PostgresURL(); got != "postgres://shiftflow@localhost:5432/shiftflow?sslmode=prefer" {
 		t.Fatalf("PostgresURL = %s", got)
 	}
+	if w, ok := c.ReplanChangeWeightValue(); w != -1 || !ok {
+		t.Fatalf("REPLAN_CHANGE_WEIGHT default = %d, %v; want auto (-1)", w, ok)
+	}
+	t.Setenv("REPLAN_CHANGE_WEIGHT", "250")
+	if c, err = Load(); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := c.ReplanChangeWeightValue(); w != 250 || !ok {
+		t.Fatalf("REPLAN_CHANGE_WEIGHT=250 gives %d, %v", w, ok)
+	}
 }
 
 func TestBadValuesNameTheVariable(t *testing.T) {
@@ -36,6 +46,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"DB_SSLMODE", "maybe", "one of disable"},
 		{"OUTBOX_FORWARD_GRACE", "-1s", "between 0 (off) and 5m"},
 		{"OUTBOX_FORWARD_GRACE", "20m", "between 0 (off) and 5m"},
+		{"REPLAN_CHANGE_WEIGHT", "-3", "auto, or an integer zero or more"},
+		{"REPLAN_CHANGE_WEIGHT", "high", "auto, or an integer zero or more"},
 	}
 	for _, c := range cases {
 		t.Run(c.env+"="+c.value, func(t *testing.T) {

@@ -102,3 +102,29 @@ func TestHandleRefusesUnreadableEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestChangeWeightFor(t *testing.T) {
+	cover := func(weights ...int) *roster.Model {
+		m := &roster.Model{}
+		for _, w := range weights {
+			m.Cover = append(m.Cover, roster.Cover{Date: "2027-01-04", Shift: "E", Requirement: 1, UnderWeight: w, OverWeight: 1})
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name       string
+		m          *roster.Model
+		configured int
+		want       int
+	}{
+		{"configured wins", cover(100), 1000, 1000},
+		{"configured zero re-optimises freely", cover(100), 0, 0},
+		{"auto: a quarter of the smallest under-cover weight", cover(100, 50, 0), AutoChangeWeight, 12},
+		{"auto: at least 1", cover(3), AutoChangeWeight, 1},
+		{"auto without cover", cover(), AutoChangeWeight, 100},
+	} {
+		if got := ChangeWeightFor(c.m, c.configured); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
