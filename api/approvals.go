@@ -168,7 +168,7 @@ func (s *Server) publishApprovalCommand(w http.ResponseWriter, r *http.Request, 
 			s.log(r).Warn("cannot wait for the outcome", "error", err)
 			wait = 0
 		} else {
-			defer s.waiters.remove(env.ID)
+			defer s.waiters.remove(env.ID, ch)
 		}
 	}
 	if _, err := s.deps.Publisher.PublishCommand(r.Context(), env); err != nil {

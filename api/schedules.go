@@ -183,6 +183,18 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	env.ID = id.String()
+	// Prefer: wait=N answers with the finished run when it ends in time.
+	key := scheduleKey(org, id.String())
+	wait := s.preferWait(r)
+	var ch chan outcome
+	if wait > 0 {
+		if ch, err = s.waiters.add(key); err != nil {
+			s.log(r).Warn("cannot wait for the schedule", "error", err)
+			wait = 0
+		} else {
+			defer s.waiters.remove(key, ch)
+		}
+	}
 	// Publish first: the command carries everything, so if the row below is
 	// not written the worker writes it; if publishing fails nothing exists.
 	if _, err := s.deps.Publisher.PublishCommand(r.Context(), env); err != nil {
@@ -201,7 +213,21 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		s.log(r).Warn("audit row not written", "error", err)
 	}
 	w.Header().Set("Location", "/api/v1/schedules/"+id.String())
+	if wait > 0 {
+		w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait.Seconds())))
+		if _, ended := s.awaitOutcome(r, ch, wait); ended {
+			if sc, err := dbsqlc.New(s.deps.DB).GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: org, ID: id}); err == nil {
+				writeJSON(w, http.StatusOK, scheduleView(sc))
+				return
+			}
+		}
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": "queued", "time_limit_ms": cmd.TimeLimitMS, "seed": seed})
+}
+
+// scheduleEnded reports a run's final status.
+func scheduleEnded(status string) bool {
+	return status == "completed" || status == "failed" || status == "cancelled"
 }
 
 type fieldErr FieldError
@@ -305,9 +331,36 @@ func (s *Server) loadSchedule(w http.ResponseWriter, r *http.Request) (dbsqlc.Sc
 
 func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) {
 	setAction(r, "schedules.get")
-	if sc, ok := s.loadSchedule(w, r); ok {
-		writeJSON(w, http.StatusOK, scheduleView(sc))
+	sc, ok := s.loadSchedule(w, r)
+	if !ok {
+		return
 	}
+	// Prefer: wait=N holds a running schedule's answer until its run ends
+	// (or N seconds pass).
+	if wait := s.preferWait(r); wait > 0 && !scheduleEnded(sc.Status) {
+		key := scheduleKey(sc.OrgID, sc.ID.String())
+		ch, err := s.waiters.add(key)
+		if err != nil {
+			s.log(r).Warn("cannot wait for the schedule", "error", err)
+		} else {
+			defer s.waiters.remove(key, ch)
+			w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait.Seconds())))
+			// The run may have ended before the waiter was registered.
+			if sc, ok = s.loadSchedule(w, r); !ok {
+				return
+			}
+			if !scheduleEnded(sc.Status) {
+				s.awaitOutcome(r, ch, wait)
+				if r.Context().Err() != nil {
+					return // the caller has gone
+				}
+				if sc, ok = s.loadSchedule(w, r); !ok {
+					return
+				}
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, scheduleView(sc))
 }
 
 func scheduleDates(sc dbsqlc.Schedule) []string {

@@ -522,3 +522,60 @@ func TestScheduleWithDirectoryEmployees(t *testing.T) {
 		t.Fatalf("empty selection: %v", p)
 	}
 }
+
+// TestSchedulePreferWait: POST and GET answer with the finished run under
+// Prefer: wait=N, several callers can wait on one schedule, and a wait that
+// runs out answers with the run as it is.
+func TestSchedulePreferWait(t *testing.T) {
+	e := newE2E(t)
+	small, _ := scheduleProblem(t, 10, 14, 2)
+	res := e.do("POST", "/api/v1/schedules", e.key, map[string]any{"time_limit": "2s", "problem": small}, "Prefer", "wait=30")
+	if res.status != 200 || res.header.Get("Preference-Applied") != "wait=30" {
+		t.Fatalf("POST with Prefer wait: %d %q %s", res.status, res.header.Get("Preference-Applied"), res.body)
+	}
+	if v := res.json(t); v["status"] != "completed" || v["penalty"] == nil || res.header.Get("Location") != "/api/v1/schedules/"+v["id"].(string) {
+		t.Fatalf("POST with Prefer wait answered %v", v)
+	}
+
+	large, _ := scheduleProblem(t, 60, 28, 4)
+	id := e.postSchedule(large, "60s")
+	e.waitSchedule(id, 30*time.Second, "solving")
+	began := time.Now()
+	if v := e.do("GET", "/api/v1/schedules/"+id, e.key, nil, "Prefer", "wait=1").json(t); v["status"] != "solving" || time.Since(began) < time.Second {
+		t.Fatalf("a wait that runs out: %v after %s", v["status"], time.Since(began))
+	}
+	type answer struct {
+		status string
+		at     time.Time
+	}
+	answers := make(chan answer, 2)
+	for range 2 {
+		go func() { // no t.Fatal off the test's goroutine: a failure shows as a wrong status
+			var v struct{ Status string }
+			req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/schedules/"+id, nil)
+			req.Header.Set("Authorization", "Bearer "+e.key)
+			req.Header.Set("Prefer", "wait=30")
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_ = json.NewDecoder(resp.Body).Decode(&v)
+				resp.Body.Close()
+			}
+			answers <- answer{v.Status, time.Now()}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // both are waiting
+	cancelled := time.Now()
+	if res := e.do("POST", "/api/v1/schedules/"+id+"/cancel", e.key, nil); res.status != 202 {
+		t.Fatalf("cancel: %d %s", res.status, res.body)
+	}
+	for range 2 {
+		a := <-answers
+		if a.status != "cancelled" || a.at.Before(cancelled) {
+			t.Fatalf("waiting GET answered %q at %s, cancel at %s", a.status, a.at.Format(time.RFC3339Nano), cancelled.Format(time.RFC3339Nano))
+		}
+	}
+	// A finished schedule answers at once, wait or not.
+	began = time.Now()
+	if v := e.do("GET", "/api/v1/schedules/"+id, e.key, nil, "Prefer", "wait=30").json(t); v["status"] != "cancelled" || time.Since(began) > 5*time.Second {
+		t.Fatalf("finished schedule with Prefer wait: %v after %s", v["status"], time.Since(began))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/schedule"
 )
 
 // outcome is the first event a worker emitted for a command.
@@ -29,7 +31,7 @@ type outcome struct {
 // without it the process is sent every event of the system for nothing.
 type waiters struct {
 	mu      sync.Mutex
-	m       map[string]chan outcome
+	m       map[string][]chan outcome // by command id, or scheduleKey
 	nc      *nats.Conn
 	handler nats.MsgHandler
 	sub     *nats.Subscription
@@ -43,12 +45,12 @@ type waiters struct {
 // round trip to the server).
 const WaitersLinger = 5 * time.Second
 
-func newWaiters() *waiters { return &waiters{m: map[string]chan outcome{}, linger: WaitersLinger} }
+func newWaiters() *waiters { return &waiters{m: map[string][]chan outcome{}, linger: WaitersLinger} }
 
-// add registers a waiter for commandID before the command is published; it
-// fails when the subscription cannot be set up (the request then answers
-// without waiting).
-func (w *waiters) add(commandID string) (chan outcome, error) {
+// add registers a waiter for key (a command id, before the command is
+// published; or a scheduleKey); it fails when the subscription cannot be
+// set up (the request then answers without waiting).
+func (w *waiters) add(key string) (chan outcome, error) {
 	ch := make(chan outcome, 1)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -73,15 +75,19 @@ func (w *waiters) add(commandID string) (chan outcome, error) {
 		}
 		w.sub = sub
 	}
-	w.m[commandID] = ch
+	w.m[key] = append(w.m[key], ch)
 	return ch, nil
 }
 
 var errNoOutcomes = errors.New("outcome events are not subscribed")
 
-func (w *waiters) remove(commandID string) {
+func (w *waiters) remove(key string, ch chan outcome) {
 	w.mu.Lock()
-	delete(w.m, commandID)
+	if chs := slices.DeleteFunc(w.m[key], func(c chan outcome) bool { return c == ch }); len(chs) > 0 {
+		w.m[key] = chs
+	} else {
+		delete(w.m, key)
+	}
 	w.idleLocked()
 	w.mu.Unlock()
 }
@@ -123,18 +129,23 @@ func (w *waiters) close() {
 	}
 }
 
-func (w *waiters) deliver(commandID string, o outcome) {
+// deliver hands o to everyone waiting for key (each channel has room for
+// one outcome and gets only one).
+func (w *waiters) deliver(key string, o outcome) {
 	w.mu.Lock()
-	ch, ok := w.m[commandID]
+	chs, ok := w.m[key]
 	if ok {
-		delete(w.m, commandID)
+		delete(w.m, key)
 		w.idleLocked()
 	}
 	w.mu.Unlock()
-	if ok {
+	for _, ch := range chs {
 		ch <- o
 	}
 }
+
+// scheduleKey is what waits for a schedule's run to end.
+func scheduleKey(org, id string) string { return "schedule:" + org + "/" + id }
 
 // Start subscribes to the events the API reacts to: template changes for
 // the template cache, and (while requests wait) command outcomes. It
@@ -168,10 +179,20 @@ func (s *Server) Start(ctx context.Context) error {
 			return
 		}
 		var ref struct {
-			CommandID string `json:"command_id"`
+			CommandID  string `json:"command_id"`
+			ScheduleID string `json:"schedule_id"`
 		}
-		if json.Unmarshal(e.Data, &ref) == nil && ref.CommandID != "" {
+		if json.Unmarshal(e.Data, &ref) != nil {
+			return
+		}
+		if ref.CommandID != "" {
 			s.waiters.deliver(ref.CommandID, outcome{Type: e.Type, Data: e.Data})
+		}
+		switch e.Type {
+		case schedule.EventCompleted, schedule.EventFailed, schedule.EventCancelled:
+			if ref.ScheduleID != "" {
+				s.waiters.deliver(scheduleKey(e.OrgID, ref.ScheduleID), outcome{Type: e.Type, Data: e.Data})
+			}
 		}
 	}
 	s.waiters.mu.Unlock()
