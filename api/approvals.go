@@ -160,17 +160,10 @@ func (s *Server) publishApprovalCommand(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	env.Actor = data.Actor
-	wait := s.preferWait(r)
-	var ch chan outcome
-	if wait > 0 {
-		if ch, err = s.waiters.add(env.ID); err != nil {
-			// Accepted all the same, answered without waiting.
-			s.log(r).Warn("cannot wait for the outcome", "error", err)
-			wait = 0
-		} else {
-			defer s.waiters.remove(env.ID, ch)
-		}
-	}
+	// Without a subscription the command is accepted all the same and
+	// answered without waiting.
+	ch, wait, unwait := s.waitFor(r, env.ID)
+	defer unwait()
 	if _, err := s.deps.Publisher.PublishCommand(r.Context(), env); err != nil {
 		s.log(r).Error("publish failed", "error", err)
 		w.Header().Set("Retry-After", "2")

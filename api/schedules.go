@@ -184,17 +184,8 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	env.ID = id.String()
 	// Prefer: wait=N answers with the finished run when it ends in time.
-	key := scheduleKey(org, id.String())
-	wait := s.preferWait(r)
-	var ch chan outcome
-	if wait > 0 {
-		if ch, err = s.waiters.add(key); err != nil {
-			s.log(r).Warn("cannot wait for the schedule", "error", err)
-			wait = 0
-		} else {
-			defer s.waiters.remove(key, ch)
-		}
-	}
+	ch, wait, unwait := s.waitFor(r, scheduleKey(org, id.String()))
+	defer unwait()
 	// Publish first: the command carries everything, so if the row below is
 	// not written the worker writes it; if publishing fails nothing exists.
 	if _, err := s.deps.Publisher.PublishCommand(r.Context(), env); err != nil {
@@ -337,13 +328,10 @@ func (s *Server) getSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	// Prefer: wait=N holds a running schedule's answer until its run ends
 	// (or N seconds pass).
-	if wait := s.preferWait(r); wait > 0 && !scheduleEnded(sc.Status) {
-		key := scheduleKey(sc.OrgID, sc.ID.String())
-		ch, err := s.waiters.add(key)
-		if err != nil {
-			s.log(r).Warn("cannot wait for the schedule", "error", err)
-		} else {
-			defer s.waiters.remove(key, ch)
+	if !scheduleEnded(sc.Status) {
+		ch, wait, unwait := s.waitFor(r, scheduleKey(sc.OrgID, sc.ID.String()))
+		defer unwait()
+		if wait > 0 {
 			w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait.Seconds())))
 			// The run may have ended before the waiter was registered.
 			if sc, ok = s.loadSchedule(w, r); !ok {

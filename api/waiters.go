@@ -232,6 +232,22 @@ func (s *Server) preferWait(r *http.Request) time.Duration {
 	return 0
 }
 
+// waitFor registers a waiter for key when the request asks to wait
+// (Prefer: wait=N): the channel, how long to wait (0: answer at once, also
+// when the events cannot be subscribed) and what unregisters it.
+func (s *Server) waitFor(r *http.Request, key string) (chan outcome, time.Duration, func()) {
+	wait := s.preferWait(r)
+	if wait <= 0 {
+		return nil, 0, func() {}
+	}
+	ch, err := s.waiters.add(key)
+	if err != nil {
+		s.log(r).Warn("cannot wait for the outcome", "error", err)
+		return nil, 0, func() {}
+	}
+	return ch, wait, func() { s.waiters.remove(key, ch) }
+}
+
 // awaitOutcome waits for the command's first event, or returns false on timeout.
 func (s *Server) awaitOutcome(r *http.Request, ch chan outcome, d time.Duration) (outcome, bool) {
 	t := time.NewTimer(d)

@@ -38,6 +38,8 @@ func init() {
 // replanChangeWeight is REPLAN_CHANGE_WEIGHT for the re-plan handler
 // (validated at start-up).
 func replanChangeWeight(c *config.Config) int {
-	w, _ := c.ReplanChangeWeightValue()
-	return w
+	if w, auto, _ := c.ReplanChangeWeightValue(); !auto {
+		return w
+	}
+	return replan.AutoChangeWeight
 }

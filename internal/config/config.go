@@ -130,14 +130,14 @@ func describeType(t string) string {
 	return "a value of type " + t
 }
 
-// ReplanChangeWeightValue is REPLAN_CHANGE_WEIGHT as a number, -1 for auto
-// (see replan.AutoChangeWeight); false when it is neither.
-func (c *Config) ReplanChangeWeightValue() (int, bool) {
+// ReplanChangeWeightValue reads REPLAN_CHANGE_WEIGHT: auto, or the fixed
+// weight; ok is false when it is neither.
+func (c *Config) ReplanChangeWeightValue() (weight int, auto, ok bool) {
 	if c.ReplanChangeWeight == "auto" {
-		return -1, true
+		return 0, true, true
 	}
 	n, err := strconv.Atoi(c.ReplanChangeWeight)
-	return n, err == nil && n >= 0
+	return n, false, err == nil && n >= 0
 }
 
 // Validate checks ranges and enumerations envconfig cannot express.
@@ -206,7 +206,7 @@ func (c *Config) Validate() error {
 	if c.ApprovalStateCacheSize < 0 {
 		bad("APPROVAL_STATE_CACHE", strconv.Itoa(c.ApprovalStateCacheSize), "zero or more")
 	}
-	if _, ok := c.ReplanChangeWeightValue(); !ok {
+	if _, _, ok := c.ReplanChangeWeightValue(); !ok {
 		bad("REPLAN_CHANGE_WEIGHT", c.ReplanChangeWeight, "auto, or an integer zero or more")
 	}
 	positive("PREFER_WAIT_MAX", c.PreferWaitMax)

@@ -17,15 +17,15 @@ func TestLoadDefaults(t *testing.T) {
 	if got := c.PostgresURL(); got != "postgres://shiftflow@localhost:5432/shiftflow?sslmode=prefer" {
 		t.Fatalf("PostgresURL = %s", got)
 	}
-	if w, ok := c.ReplanChangeWeightValue(); w != -1 || !ok {
-		t.Fatalf("REPLAN_CHANGE_WEIGHT default = %d, %v; want auto (-1)", w, ok)
+	if _, auto, ok := c.ReplanChangeWeightValue(); !auto || !ok {
+		t.Fatalf("REPLAN_CHANGE_WEIGHT default %q: auto %v, ok %v", c.ReplanChangeWeight, auto, ok)
 	}
 	t.Setenv("REPLAN_CHANGE_WEIGHT", "250")
 	if c, err = Load(); err != nil {
 		t.Fatal(err)
 	}
-	if w, ok := c.ReplanChangeWeightValue(); w != 250 || !ok {
-		t.Fatalf("REPLAN_CHANGE_WEIGHT=250 gives %d, %v", w, ok)
+	if w, auto, ok := c.ReplanChangeWeightValue(); w != 250 || auto || !ok {
+		t.Fatalf("REPLAN_CHANGE_WEIGHT=250 gives %d, auto %v, ok %v", w, auto, ok)
 	}
 }
 
