@@ -60,6 +60,7 @@ func newE2E(t *testing.T) *e2e {
 func newE2EWith(t *testing.T, o e2eOptions) *e2e {
 	t.Helper()
 	h := newHarness(t, func(c *config.Config) {
+		c.ReplanTimeLimit = 2 * time.Second // as the re-plan worker's below
 		if o.allowLoopback {
 			c.WebhookAllowCIDRs = "127.0.0.1/32"
 		}
@@ -126,12 +127,14 @@ func (e *e2e) startWorkers() {
 	sender := &webhooks.Sender{DB: e.deps.DB, Client: webhooks.NewClient(netguard.New(guard...), 2*time.Second, 16),
 		Schedule: e.opts.schedule, Concurrency: 16, DisableAfter: e.opts.disableAfter, Metrics: e.metrics, Log: quiet, PollInterval: 50 * time.Millisecond}
 	timers := &approval.TimerScheduler{DB: e.deps.DB, Publisher: e.deps.Publisher, Log: quiet}
+	replanner := &replan.Handler{DB: e.deps.DB, Publisher: e.deps.Publisher, TimeLimit: 2 * time.Second, ChangeWeight: replan.AutoChangeWeight}
 	solver := &workers.Pool{Spec: schedule.Consumer(3, 30*time.Second), Concurrency: 2,
-		Handler: &schedule.Handler{DB: e.deps.DB, Metrics: e.metrics, Log: quiet, Threads: 1, CancelPoll: 50 * time.Millisecond, ProgressEvery: 200 * time.Millisecond},
-		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 10 * time.Second,
+		Handler: &schedule.Handler{DB: e.deps.DB, Metrics: e.metrics, Log: quiet, Threads: 1, CancelPoll: 50 * time.Millisecond, ProgressEvery: 200 * time.Millisecond,
+			Rebase: replanner.Rebase},
+		DB: e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 10 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	replans := &workers.Pool{Spec: replan.Consumer(3, 5*time.Second), Concurrency: 2,
-		Handler: &replan.Handler{DB: e.deps.DB, Publisher: e.deps.Publisher, TimeLimit: 2 * time.Second, ChangeWeight: replan.AutoChangeWeight},
+		Handler: replanner,
 		DB:      e.deps.DB, JS: e.deps.JS, Metrics: e.metrics, Log: quiet, ShutdownTimeout: 5 * time.Second,
 		Backoff: fast, FetchExpiry: 2 * time.Second, Heartbeat: 500 * time.Millisecond}
 	jobs := &replay.Jobs{Replayer: &replay.Replayer{DB: e.deps.DB, Publisher: e.deps.Publisher}, Log: quiet, Interval: 100 * time.Millisecond, OutcomeWait: 20 * time.Second}

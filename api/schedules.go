@@ -455,11 +455,25 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dates := scheduleDates(sc)
+	var stale *Problem
 	err := db.InTx(r.Context(), s.deps.DB, func(tx pgx.Tx, q *dbsqlc.Queries) error {
+		// Under the org's publishing lock, so no other publish slips in
+		// between the check and this one.
+		if err := q.LockPublishing(r.Context(), sc.OrgID); err != nil {
+			return err
+		}
+		var err error
+		if stale, err = s.staleReplan(r, q, sc); err != nil || stale != nil {
+			return err
+		}
 		return schedule.Publish(r.Context(), q, func(e events.Envelope) error { return events.Store(r.Context(), q, e) }, sc.OrgID, sc.ID, dates[0], dates[len(dates)-1])
 	})
 	if err != nil {
 		s.internalError(w, r, err)
+		return
+	}
+	if stale != nil {
+		writeProblem(w, r, stale)
 		return
 	}
 	if err := s.audit(r, sc.OrgID, "schedules.publish", "schedule", sc.ID.String(), map[string]any{"start_date": dates[0], "end_date": dates[len(dates)-1]}); err != nil {
@@ -468,6 +482,41 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	sc, _ = dbsqlc.New(s.deps.DB).GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: sc.OrgID, ID: sc.ID})
 	writeJSON(w, http.StatusOK, scheduleView(sc))
+}
+
+// staleReplan is the 409 for publishing sc when sc re-plans a roster that
+// another has replaced since (another request's re-plan, a new roster):
+// publishing sc would undo that roster's changes. Its approval is then
+// re-planned on the roster published now (in q's transaction), and the
+// problem names that re-plan. nil when sc may be published.
+func (s *Server) staleReplan(r *http.Request, q *dbsqlc.Queries, sc dbsqlc.Schedule) (*Problem, error) {
+	if !sc.ParentID.Valid {
+		return nil, nil
+	}
+	parent, err := q.GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: sc.OrgID, ID: sc.ParentID.UUID})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	if err == nil && parent.Published {
+		return nil, nil
+	}
+	ids := []uuid.UUID{}
+	if sc.ApprovalID.Valid {
+		if ids, err = s.replanner.Rebase(r.Context(), q, sc.OrgID, sc.ApprovalID.UUID); err != nil {
+			return nil, err
+		}
+	}
+	detail := "this re-plan changes roster " + sc.ParentID.UUID.String() + ", which is no longer published"
+	if parent.SupersededBy.Valid {
+		detail += " (" + parent.SupersededBy.UUID.String() + " replaced it)"
+	}
+	detail += "; publishing it would undo the changes made since"
+	if len(ids) > 0 {
+		detail += ". Its request is re-planned on the roster published now: publish that re-plan (replans) instead"
+	}
+	p := NewProblem(http.StatusConflict, detail)
+	p.Extensions = map[string]any{"replans": append([]uuid.UUID{}, ids...)}
+	return p, nil
 }
 
 // ScheduleSummary is one row of GET /schedules.

@@ -579,3 +579,177 @@ func TestSchedulePreferWait(t *testing.T) {
 		t.Fatalf("finished schedule with Prefer wait: %v after %s", v["status"], time.Since(began))
 	}
 }
+
+// replanOf waits for the one completed re-plan an approval caused on base
+// and returns its id.
+func (e *e2e) replanOf(approvalID, base string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, it := range e.do("GET", "/api/v1/schedules?approval_id="+approvalID, e.key, nil).json(e.t)["items"].([]any) {
+			v := it.(map[string]any)
+			if v["parent_id"] == base && v["status"] == "completed" {
+				return v["id"].(string)
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no completed re-plan of %s for approval %s", base, approvalID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTwoLeavesOnOneRosterBothHold: two leaves approved before either
+// re-plan is published. Publishing the second re-plan after the first would
+// undo the first leave (both are re-plans of the same roster), so it is
+// refused with 409, and the second leave is re-planned on the roster now
+// published: that re-plan keeps both leaves.
+func TestTwoLeavesOnOneRosterBothHold(t *testing.T) {
+	e := newE2E(t)
+	baseID, model, base := e.publishedRoster(t)
+	dates := model.Dates()
+	// Two employees who each work at least one of days 3..6.
+	var who []string
+	for _, emp := range model.Employees {
+		for d := 3; d <= 6 && len(who) < 2; d++ {
+			if base[emp.ID][d] != "" {
+				who = append(who, emp.ID)
+				break
+			}
+		}
+	}
+	if len(who) < 2 {
+		t.Fatal("fewer than two employees work days 3..6")
+	}
+	e.template(leaveTemplate)
+	var approvals []string
+	for _, p := range who {
+		e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": "Employee " + p, "manager": "mgr"})
+		inst := e.submit("leave", p, map[string]any{"person": p, "from_date": dates[3], "to_date": dates[6]})
+		e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
+		approvals = append(approvals, inst)
+	}
+	first, second := e.replanOf(approvals[0], baseID), e.replanOf(approvals[1], baseID)
+	if res := e.do("POST", "/api/v1/schedules/"+first+"/publish", e.key, nil); res.status != 200 {
+		t.Fatalf("publish the first re-plan: %d %s", res.status, res.body)
+	}
+	// The second re-plan was made from the roster the first replaced.
+	res := e.do("POST", "/api/v1/schedules/"+second+"/publish", e.key, nil)
+	assertProblem(t, res, 409)
+	// The second leave is re-planned on the first re-plan, which keeps both.
+	third := e.replanOf(approvals[1], first)
+	if res := e.do("POST", "/api/v1/schedules/"+third+"/publish", e.key, nil); res.status != 200 {
+		t.Fatalf("publish the re-plan on the current roster: %d %s", res.status, res.body)
+	}
+	var out struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+third+"/roster", e.key, nil).body, &out)
+	for _, p := range who {
+		for d := 3; d <= 6; d++ {
+			if out.Roster[p][d] != "" {
+				t.Fatalf("%s works %s during an approved leave in the published roster: %v", p, dates[d], out.Roster[p])
+			}
+		}
+	}
+}
+
+// TestTwoLeavesAutoPublishedBothHold: with auto-publish on, two leaves
+// approved together are re-planned side by side from the same roster. The
+// first re-plan to finish is published; the second, whose roster is no
+// longer published when it finishes, is not (that would undo the first
+// leave): its request is re-planned on the first, and that is published.
+func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
+	e := newE2E(t)
+	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
+		t.Fatalf("settings: %d %s", res.status, res.body)
+	}
+	// Large enough that a 2 s re-plan does not finish at once, so the two
+	// overlap.
+	problem, model := scheduleProblem(t, 40, 28, 3)
+	baseID := e.postSchedule(problem, "3s")
+	e.waitSchedule(baseID, 30*time.Second, "completed")
+	if res := e.do("POST", "/api/v1/schedules/"+baseID+"/publish", e.key, nil); res.status != 200 {
+		t.Fatalf("publish: %d %s", res.status, res.body)
+	}
+	var base struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+baseID+"/roster", e.key, nil).body, &base)
+	dates := model.Dates()
+	var who []string
+	for _, emp := range model.Employees {
+		for d := 10; d <= 13 && len(who) < 2; d++ {
+			if base.Roster[emp.ID][d] != "" {
+				who = append(who, emp.ID)
+				break
+			}
+		}
+	}
+	if len(who) < 2 {
+		t.Fatal("fewer than two employees work days 10..13")
+	}
+	e.template(leaveTemplate)
+	var approvals []string
+	for _, p := range who {
+		e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": "Employee " + p, "manager": "mgr"})
+		approvals = append(approvals, e.submit("leave", p, map[string]any{"person": p, "from_date": dates[10], "to_date": dates[13]}))
+	}
+	for _, inst := range approvals {
+		e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
+	}
+	// Wait until the roster published for these dates keeps both leaves.
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(t)["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("%d published rosters, want 1: %v", len(items), items)
+		}
+		cur := items[0].(map[string]any)["id"].(string)
+		var out struct {
+			Roster roster.Roster `json:"roster"`
+		}
+		_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+cur+"/roster", e.key, nil).body, &out)
+		kept := 0
+		for _, p := range who {
+			off := true
+			for d := 10; d <= 13; d++ {
+				off = off && out.Roster[p][d] == ""
+			}
+			if off {
+				kept++
+			}
+		}
+		if kept == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the published roster %s keeps %d of the 2 approved leaves", cur, kept)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// And it stays so: no re-plan still running publishes over it.
+	time.Sleep(3 * time.Second)
+	var stale int
+	e.mu.Lock()
+	for _, env := range e.published {
+		if env.Type == "schedule.run.replanned" && strings.Contains(string(env.Data), `"stale":true`) {
+			stale++
+		}
+	}
+	e.mu.Unlock()
+	items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(t)["items"].([]any)
+	cur := items[0].(map[string]any)["id"].(string)
+	var out struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+cur+"/roster", e.key, nil).body, &out)
+	for _, p := range who {
+		for d := 10; d <= 13; d++ {
+			if out.Roster[p][d] != "" {
+				t.Fatalf("%s works %s during an approved leave in the published roster %s", p, dates[d], cur)
+			}
+		}
+	}
+	t.Logf("stale re-plans redone: %d", stale)
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/shiftflow/shiftflow/internal/metrics"
 	"github.com/shiftflow/shiftflow/internal/netguard"
 	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/replan"
 	"github.com/shiftflow/shiftflow/workers/replay"
 )
 
@@ -49,6 +50,8 @@ type Server struct {
 	// webhookPolicy is the SSRF guard applied to webhook URLs.
 	webhookPolicy *netguard.Policy
 	replayer      *replay.Replayer
+	// replanner redoes a stale re-plan on the roster published now.
+	replanner *replan.Handler
 }
 
 // New builds the router with every route and middleware.
@@ -71,6 +74,7 @@ func newServer(d Deps, withAPI bool) *Server {
 	}
 	allow, _ := netguard.ParseCIDRs(d.Config.WebhookAllowCIDRs) // validated with the config
 	s.replayer = &replay.Replayer{DB: d.DB, Publisher: d.Publisher}
+	s.replanner = replan.FromConfig(d.DB, d.Publisher, d.Config)
 	s.webhookPolicy = netguard.New(netguard.WithAllowedPrefixes(allow...), netguard.WithHTTPSOnly(d.Config.WebhookHTTPSOnly))
 	r := chi.NewRouter()
 	r.Use(s.observe, s.limitBody)

@@ -58,6 +58,11 @@ WHERE org_id = sqlc.arg('org_id')
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg('max_rows');
 
+-- name: LockPublishing :exec
+-- Publishing is one at a time per org (until the transaction ends): a
+-- publish must see every roster published before it.
+SELECT pg_advisory_xact_lock(hashtextextended('shiftflow.publish/' || sqlc.arg('org_id')::text, 0));
+
 -- name: SupersedeOverlapping :many
 -- One published roster per date range: a newer one supersedes every
 -- published roster it overlaps.

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/shiftflow/shiftflow/events"
-	"github.com/shiftflow/shiftflow/internal/config"
 	"github.com/shiftflow/shiftflow/workers"
 	"github.com/shiftflow/shiftflow/workers/replan"
 	"github.com/shiftflow/shiftflow/workers/schedule"
@@ -22,24 +21,16 @@ func init() {
 			// A long solve keeps its message with InProgress; a dead worker's
 			// message returns after two minutes.
 			Spec: schedule.Consumer(a.cfg.WorkerMaxDeliver, 2*time.Minute), Concurrency: a.cfg.WorkerScheduleConcurrency,
-			Handler: &schedule.Handler{DB: a.db, Metrics: a.metrics, Log: a.log.With("component", "schedule"), Threads: a.cfg.ScheduleSolverThreads},
-			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
+			Handler: &schedule.Handler{DB: a.db, Metrics: a.metrics, Log: a.log.With("component", "schedule"), Threads: a.cfg.ScheduleSolverThreads,
+				Rebase: replan.FromConfig(a.db, events.NewPublisher(a.js, a.metrics), a.cfg).Rebase},
+			DB: a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})
 	registerPool("replan", func(a *app) *workers.Pool {
 		return &workers.Pool{
 			Spec: replan.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait), Concurrency: a.cfg.WorkerReplanConcurrency,
-			Handler: &replan.Handler{DB: a.db, Publisher: events.NewPublisher(a.js, a.metrics), TimeLimit: a.cfg.ReplanTimeLimit, ChangeWeight: replanChangeWeight(a.cfg)},
+			Handler: replan.FromConfig(a.db, events.NewPublisher(a.js, a.metrics), a.cfg),
 			DB:      a.db, JS: a.js, Metrics: a.metrics, Log: a.log, ShutdownTimeout: a.cfg.ShutdownTimeout,
 		}
 	})
-}
-
-// replanChangeWeight is REPLAN_CHANGE_WEIGHT for the re-plan handler
-// (validated at start-up).
-func replanChangeWeight(c *config.Config) int {
-	if w, auto, _ := c.ReplanChangeWeightValue(); !auto {
-		return w
-	}
-	return replan.AutoChangeWeight
 }

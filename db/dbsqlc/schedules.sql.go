@@ -332,6 +332,17 @@ func (q *Queries) ListSchedules(ctx context.Context, arg ListSchedulesParams) ([
 	return items, nil
 }
 
+const lockPublishing = `-- name: LockPublishing :exec
+SELECT pg_advisory_xact_lock(hashtextextended('shiftflow.publish/' || $1::text, 0))
+`
+
+// Publishing is one at a time per org (until the transaction ends): a
+// publish must see every roster published before it.
+func (q *Queries) LockPublishing(ctx context.Context, orgID string) error {
+	_, err := q.db.Exec(ctx, lockPublishing, orgID)
+	return err
+}
+
 const publishSchedule = `-- name: PublishSchedule :exec
 UPDATE schedules SET published = true, published_at = now(), superseded_by = NULL WHERE org_id = $1 AND id = $2
 `

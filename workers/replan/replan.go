@@ -21,6 +21,7 @@ import (
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
 	"github.com/shiftflow/shiftflow/events"
 	"github.com/shiftflow/shiftflow/flow"
+	"github.com/shiftflow/shiftflow/internal/config"
 	"github.com/shiftflow/shiftflow/roster"
 	"github.com/shiftflow/shiftflow/workers"
 	"github.com/shiftflow/shiftflow/workers/approval"
@@ -72,6 +73,16 @@ func (h *Handler) kindOf(ctx context.Context, org, id string, version int) (flow
 	h.kinds[key] = flow.Kind(tmpl.Kind)
 	h.mu.Unlock()
 	return flow.Kind(tmpl.Kind), nil
+}
+
+// FromConfig is the handler REPLAN_TIME_LIMIT and REPLAN_CHANGE_WEIGHT
+// describe (the configuration is validated at start-up).
+func FromConfig(db *pgxpool.Pool, pub *events.Publisher, c *config.Config) *Handler {
+	w, auto, _ := c.ReplanChangeWeightValue()
+	if auto {
+		w = AutoChangeWeight
+	}
+	return &Handler{DB: db, Publisher: pub, TimeLimit: c.ReplanTimeLimit, ChangeWeight: w}
 }
 
 // AutoChangeWeight as Handler.ChangeWeight prices changes per roster.
@@ -163,62 +174,104 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) (workers.Commi
 		if err != nil {
 			return workers.Permanent(err)
 		}
-		from, to := change.Span()
-		bases, err := tx.Q.PublishedCovering(ctx, dbsqlc.PublishedCoveringParams{OrgID: org, FromDate: from, ToDate: to})
-		if err != nil {
-			return err
-		}
-		for _, base := range bases {
-			if err := h.replan(ctx, tx, org, approvalID, base, change); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = h.replanPublished(ctx, tx.Q, org, approvalID, change)
+		return err
 	}, nil
 }
 
-func (h *Handler) replan(ctx context.Context, tx *workers.Tx, org string, approvalID uuid.UUID, base dbsqlc.Schedule, change Change) error {
+// Rebase re-plans an approved request on the rosters published for its
+// dates now. A re-plan made from a roster that another has replaced since
+// (another request's re-plan, a new roster) would undo that roster's
+// changes if it were published; this is the re-plan to publish instead. It
+// returns the re-plans' ids, none when the approval changes no roster, and
+// is idempotent per roster.
+func (h *Handler) Rebase(ctx context.Context, q *dbsqlc.Queries, org string, approvalID uuid.UUID) ([]uuid.UUID, error) {
+	row, err := q.GetInstance(ctx, dbsqlc.GetInstanceParams{OrgID: org, ID: approvalID})
+	if err != nil {
+		return nil, err
+	}
+	var st flow.Instance
+	if err := json.Unmarshal(row.State, &st); err != nil {
+		return nil, fmt.Errorf("approval %s: stored state: %w", approvalID, err)
+	}
+	if st.Status != flow.StatusApproved {
+		return nil, nil
+	}
+	kind, err := h.kindOf(ctx, org, row.TemplateID, int(row.TemplateVersion))
+	if err != nil || (kind != flow.KindLeave && kind != flow.KindShiftSwap) {
+		return nil, err
+	}
+	change, err := ChangeFromForm(kind, st.Form)
+	if err != nil {
+		return nil, err
+	}
+	return h.replanPublished(ctx, q, org, approvalID, change)
+}
+
+// replanPublished re-plans every roster published over the change's dates.
+func (h *Handler) replanPublished(ctx context.Context, q *dbsqlc.Queries, org string, approvalID uuid.UUID, change Change) ([]uuid.UUID, error) {
+	from, to := change.Span()
+	bases, err := q.PublishedCovering(ctx, dbsqlc.PublishedCoveringParams{OrgID: org, FromDate: from, ToDate: to})
+	if err != nil {
+		return nil, err
+	}
+	var ids []uuid.UUID
+	for _, base := range bases {
+		id, ok, err := h.replan(ctx, q, org, approvalID, base, change)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// replan creates the re-plan of base for an approval (or finds it, made
+// before); ok is false when the change does not concern base.
+func (h *Handler) replan(ctx context.Context, q *dbsqlc.Queries, org string, approvalID uuid.UUID, base dbsqlc.Schedule, change Change) (uuid.UUID, bool, error) {
 	model, err := roster.DecodeModel(base.Problem)
 	if err != nil {
-		return workers.Permanent(fmt.Errorf("published schedule %s: stored problem: %w", base.ID, err))
+		return uuid.UUID{}, false, workers.Permanent(fmt.Errorf("published schedule %s: stored problem: %w", base.ID, err))
 	}
 	dates := model.Dates()
-	current, err := schedule.LoadRoster(ctx, tx.Q, base.ID, dates)
+	current, err := schedule.LoadRoster(ctx, q, base.ID, dates)
 	if err != nil {
-		return err
+		return uuid.UUID{}, false, err
 	}
 	if !change.Apply(model, current) {
-		return nil // the roster does not involve these people or dates
+		return uuid.UUID{}, false, nil // the roster does not involve these people or dates
 	}
 	model.Previous = &roster.Previous{ChangeWeight: ChangeWeightFor(model, h.ChangeWeight), Roster: current}
 	problem, err := json.Marshal(model)
 	if err != nil {
-		return err
+		return uuid.UUID{}, false, err
 	}
 	id := ReplanID(approvalID, base.ID)
-	n, err := tx.Q.InsertReplan(ctx, dbsqlc.InsertReplanParams{ApprovalID: approvalID, BaseScheduleID: base.ID, ReplanScheduleID: id, OrgID: org})
+	n, err := q.InsertReplan(ctx, dbsqlc.InsertReplanParams{ApprovalID: approvalID, BaseScheduleID: base.ID, ReplanScheduleID: id, OrgID: org})
 	if err != nil || n == 0 {
-		return err // n == 0: this approval already re-planned this roster
+		return id, err == nil, err // n == 0: this approval already re-planned this roster
 	}
 	cmd := schedule.SolveCommand{ScheduleID: id.String(), Name: fmt.Sprintf("re-plan of %s for approval %s", base.ID, approvalID),
 		Source: "replan", Problem: problem, TimeLimitMS: int(h.TimeLimit.Milliseconds()), Seed: 1,
 		ParentID: base.ID.String(), ApprovalID: approvalID.String(), RequestedBy: "replan"}
 	row, err := schedule.RowParams(org, cmd, model)
 	if err != nil {
-		return err
+		return uuid.UUID{}, false, err
 	}
-	if _, err := tx.Q.InsertSchedule(ctx, row); err != nil {
-		return err
+	if _, err := q.InsertSchedule(ctx, row); err != nil {
+		return uuid.UUID{}, false, err
 	}
 	e, err := events.New(org, "shiftflow/replan", schedule.TypeSolve, "schedules/"+id.String(), cmd)
 	if err != nil {
-		return err
+		return uuid.UUID{}, false, err
 	}
 	// The command id is the schedule id: published again after a rollback,
 	// it is the same command, and the solver's idempotency covers it.
 	e.ID = id.String()
 	_, err = h.Publisher.PublishCommand(ctx, e)
-	return err
+	return id, err == nil, err
 }
 
 // Change is what an approved request does to a roster.

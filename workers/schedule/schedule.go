@@ -122,6 +122,10 @@ type Handler struct {
 	CancelPoll time.Duration
 	// ProgressEvery is the least time between progress events.
 	ProgressEvery time.Duration
+	// Rebase re-plans an approved request on the rosters published now
+	// (replan.Handler.Rebase; this package cannot import it): a re-plan whose
+	// roster was replaced while it ran is not auto-published, it is redone.
+	Rebase func(ctx context.Context, q *dbsqlc.Queries, org string, approvalID uuid.UUID) ([]uuid.UUID, error)
 }
 
 // Handle implements workers.Handler: the solve runs outside any transaction,
@@ -345,11 +349,37 @@ func (h *Handler) store(ctx context.Context, tx *workers.Tx, org string, row dbs
 	if err != nil {
 		return err
 	}
-	replanned["published"] = settings.AutoPublishReplans && res.Feasible
+	publish := settings.AutoPublishReplans && res.Feasible
+	if publish {
+		// Made from a roster another has replaced since (another request's
+		// re-plan, a new roster): publishing it would undo that roster's
+		// changes, so the request is re-planned on the roster published now.
+		// Checked under the org's publishing lock: no other publish slips in
+		// between the check and this one.
+		if err := tx.Q.LockPublishing(ctx, org); err != nil {
+			return err
+		}
+		parent, err := tx.Q.GetSchedule(ctx, dbsqlc.GetScheduleParams{OrgID: org, ID: row.ParentID.UUID})
+		if err != nil {
+			return err
+		}
+		if !parent.Published {
+			publish = false
+			replanned["stale"] = true
+			if approvalID, err := uuid.Parse(c.ApprovalID); err == nil && h.Rebase != nil {
+				ids, err := h.Rebase(ctx, tx.Q, org, approvalID)
+				if err != nil {
+					return err
+				}
+				replanned["rebased_as"] = ids
+			}
+		}
+	}
+	replanned["published"] = publish
 	if err := h.emit(ctx, tx, org, row.ID, EventReplanned, replanned); err != nil {
 		return err
 	}
-	if settings.AutoPublishReplans && res.Feasible {
+	if publish {
 		return Publish(ctx, tx.Q, func(e events.Envelope) error { return tx.Emit(ctx, e) }, org, row.ID, dates[0], dates[len(dates)-1])
 	}
 	return nil
@@ -366,6 +396,9 @@ func (h *Handler) emit(ctx context.Context, tx *workers.Tx, org string, id uuid.
 // Publish makes a schedule the org's roster for its dates, superseding every
 // published roster it overlaps, and emits schedule.roster.published.
 func Publish(ctx context.Context, q *dbsqlc.Queries, emit func(events.Envelope) error, org string, id uuid.UUID, from, to string) error {
+	if err := q.LockPublishing(ctx, org); err != nil {
+		return err
+	}
 	start, _ := time.Parse(roster.DateLayout, from)
 	end, _ := time.Parse(roster.DateLayout, to)
 	superseded, err := q.SupersedeOverlapping(ctx, dbsqlc.SupersedeOverlappingParams{OrgID: org, By: uuid.NullUUID{UUID: id, Valid: true}, StartDate: start, EndDate: end})
