@@ -599,6 +599,38 @@ func (e *e2e) replanOf(approvalID, base string) string {
 	}
 }
 
+// twoWorking is two employees who each work on at least one of days
+// from..to of ro.
+func twoWorking(t *testing.T, m *roster.Model, ro roster.Roster, from, to int) []string {
+	t.Helper()
+	var who []string
+	for _, emp := range m.Employees {
+		for d := from; d <= to && len(who) < 2; d++ {
+			if ro[emp.ID][d] != "" {
+				who = append(who, emp.ID)
+				break
+			}
+		}
+	}
+	if len(who) < 2 {
+		t.Fatalf("fewer than two employees work days %d..%d", from, to)
+	}
+	return who
+}
+
+// leaves submits a leave from..to for each person (made a directory person
+// managed by mgr) and returns the approvals, not yet decided.
+func (e *e2e) leaves(people []string, from, to string) []string {
+	e.t.Helper()
+	e.template(leaveTemplate)
+	var ids []string
+	for _, p := range people {
+		e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": "Employee " + p, "manager": "mgr"})
+		ids = append(ids, e.submit("leave", p, map[string]any{"person": p, "from_date": from, "to_date": to}))
+	}
+	return ids
+}
+
 // TestTwoLeavesOnOneRosterBothHold: two leaves approved before either
 // re-plan is published. Publishing the second re-plan after the first would
 // undo the first leave (both are re-plans of the same roster), so it is
@@ -608,26 +640,10 @@ func TestTwoLeavesOnOneRosterBothHold(t *testing.T) {
 	e := newE2E(t)
 	baseID, model, base := e.publishedRoster(t)
 	dates := model.Dates()
-	// Two employees who each work at least one of days 3..6.
-	var who []string
-	for _, emp := range model.Employees {
-		for d := 3; d <= 6 && len(who) < 2; d++ {
-			if base[emp.ID][d] != "" {
-				who = append(who, emp.ID)
-				break
-			}
-		}
-	}
-	if len(who) < 2 {
-		t.Fatal("fewer than two employees work days 3..6")
-	}
-	e.template(leaveTemplate)
-	var approvals []string
-	for _, p := range who {
-		e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": "Employee " + p, "manager": "mgr"})
-		inst := e.submit("leave", p, map[string]any{"person": p, "from_date": dates[3], "to_date": dates[6]})
+	who := twoWorking(t, model, base, 3, 6)
+	approvals := e.leaves(who, dates[3], dates[6])
+	for _, inst := range approvals {
 		e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
-		approvals = append(approvals, inst)
 	}
 	first, second := e.replanOf(approvals[0], baseID), e.replanOf(approvals[1], baseID)
 	if res := e.do("POST", "/api/v1/schedules/"+first+"/publish", e.key, nil); res.status != 200 {
@@ -677,24 +693,8 @@ func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 	}
 	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+baseID+"/roster", e.key, nil).body, &base)
 	dates := model.Dates()
-	var who []string
-	for _, emp := range model.Employees {
-		for d := 10; d <= 13 && len(who) < 2; d++ {
-			if base.Roster[emp.ID][d] != "" {
-				who = append(who, emp.ID)
-				break
-			}
-		}
-	}
-	if len(who) < 2 {
-		t.Fatal("fewer than two employees work days 10..13")
-	}
-	e.template(leaveTemplate)
-	var approvals []string
-	for _, p := range who {
-		e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": "Employee " + p, "manager": "mgr"})
-		approvals = append(approvals, e.submit("leave", p, map[string]any{"person": p, "from_date": dates[10], "to_date": dates[13]}))
-	}
+	who := twoWorking(t, model, base.Roster, 10, 13)
+	approvals := e.leaves(who, dates[10], dates[13])
 	for _, inst := range approvals {
 		e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
 	}
