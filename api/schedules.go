@@ -294,6 +294,9 @@ type ScheduleView struct {
 	StartedAt      *time.Time        `json:"started_at"`
 	FinishedAt     *time.Time        `json:"finished_at"`
 	Links          map[string]string `json:"links"`
+	// Replans (publish only): re-plans started because the published roster
+	// breaks approved leave.
+	Replans []uuid.UUID `json:"replans,omitempty"`
 }
 
 func scheduleView(sc dbsqlc.Schedule) ScheduleView {
@@ -456,6 +459,7 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	dates := scheduleDates(sc)
 	var stale *Problem
+	var replans []uuid.UUID
 	err := db.InTx(r.Context(), s.deps.DB, func(tx pgx.Tx, q *dbsqlc.Queries) error {
 		// Under the org's publishing lock, so no other publish slips in
 		// between the check and this one.
@@ -466,7 +470,13 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 		if stale, err = s.staleReplan(r, q, sc); err != nil || stale != nil {
 			return err
 		}
-		return schedule.Publish(r.Context(), q, func(e events.Envelope) error { return events.Store(r.Context(), q, e) }, sc.OrgID, sc.ID, dates[0], dates[len(dates)-1])
+		if err := schedule.Publish(r.Context(), q, func(e events.Envelope) error { return events.Store(r.Context(), q, e) }, sc.OrgID, sc.ID, dates[0], dates[len(dates)-1]); err != nil {
+			return err
+		}
+		// Approved leave the roster ignores (solved before the approval, or
+		// without it) is re-planned on it at once.
+		replans, err = s.replanner.HonourLeaves(r.Context(), q, sc.OrgID, sc.ID, dates)
+		return err
 	})
 	if err != nil {
 		s.internalError(w, r, err)
@@ -481,7 +491,9 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sc, _ = dbsqlc.New(s.deps.DB).GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: sc.OrgID, ID: sc.ID})
-	writeJSON(w, http.StatusOK, scheduleView(sc))
+	view := scheduleView(sc)
+	view.Replans = replans
+	writeJSON(w, http.StatusOK, view)
 }
 
 // staleReplan is the 409 for publishing sc when sc re-plans a roster that

@@ -753,3 +753,74 @@ func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 	}
 	t.Logf("stale re-plans redone: %d", stale)
 }
+
+// TestNewRosterHonoursApprovedLeave: a roster published after a leave was
+// approved, solved without it, rosters the person on a leave day; publishing
+// it re-plans the leave on it at once, and (auto-publish on) the roster
+// published in the end keeps the leave.
+func TestNewRosterHonoursApprovedLeave(t *testing.T) {
+	e := newE2E(t)
+	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
+		t.Fatalf("settings: %d %s", res.status, res.body)
+	}
+	_, model, base := e.publishedRoster(t)
+	dates := model.Dates()
+	p := twoWorking(t, model, base, 3, 6)[0]
+	inst := e.leaves([]string{p}, dates[3], dates[6])[0]
+	e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
+	published := func() (string, roster.Roster) {
+		items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(t)["items"].([]any)
+		if len(items) != 1 {
+			t.Fatalf("%d published rosters, want 1", len(items))
+		}
+		id := items[0].(map[string]any)["id"].(string)
+		var out struct {
+			Roster roster.Roster `json:"roster"`
+		}
+		_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+id+"/roster", e.key, nil).body, &out)
+		return id, out.Roster
+	}
+	onLeave := func(ro roster.Roster) bool {
+		for d := 3; d <= 6; d++ {
+			if ro[p][d] != "" {
+				return false
+			}
+		}
+		return true
+	}
+	waitOnLeave := func() string {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			id, ro := published()
+			if onLeave(ro) {
+				return id
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the published roster %s has %s working during the approved leave: %v", id, p, ro[p])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitOnLeave()
+
+	// The planner solves the period again from the original problem, with p
+	// pinned to the shift p had on a leave day, and publishes it.
+	for d := 3; d <= 6; d++ {
+		if base[p][d] != "" {
+			model.Pinned = append(model.Pinned, roster.Assignment{Employee: p, Date: dates[d], Shift: base[p][d]})
+			break
+		}
+	}
+	again := e.postSchedule(mustJSON(model), "1s")
+	e.waitSchedule(again, 30*time.Second, "completed")
+	res := e.do("POST", "/api/v1/schedules/"+again+"/publish", e.key, nil)
+	if res.status != 200 {
+		t.Fatalf("publish: %d %s", res.status, res.body)
+	}
+	if replans, _ := res.json(t)["replans"].([]any); len(replans) != 1 {
+		t.Fatalf("publishing a roster that breaks an approved leave started %d re-plans, want 1: %s", len(replans), res.body)
+	}
+	if id := waitOnLeave(); id == again {
+		t.Fatalf("the roster that breaks the leave is still the published one")
+	}
+}

@@ -178,3 +178,11 @@ INSERT INTO approval_timers (id, org_id, instance_id, kind, task_id, due_at)
 SELECT unnest(sqlc.arg('ids')::text[]), unnest(sqlc.arg('org_ids')::text[]), unnest(sqlc.arg('instance_ids')::uuid[]),
        unnest(sqlc.arg('kinds')::text[]), unnest(sqlc.arg('task_ids')::text[]), unnest(sqlc.arg('due')::timestamptz[])
 ON CONFLICT (id) DO NOTHING;
+
+-- name: ListApprovedOfKind :many
+-- Approved instances of an org's templates of one kind (leave, shift_swap),
+-- oldest first, with their state (the form is inside).
+SELECT i.id, i.state FROM approval_instances i
+JOIN approval_templates t ON t.org_id = i.org_id AND t.id = i.template_id AND t.version = i.template_version
+WHERE i.org_id = sqlc.arg('org_id') AND i.status = 'approved' AND t.kind = sqlc.arg('kind')
+ORDER BY i.finished_at, i.id;

@@ -463,6 +463,45 @@ func (q *Queries) LatestTemplate(ctx context.Context, arg LatestTemplateParams) 
 	return i, err
 }
 
+const listApprovedOfKind = `-- name: ListApprovedOfKind :many
+SELECT i.id, i.state FROM approval_instances i
+JOIN approval_templates t ON t.org_id = i.org_id AND t.id = i.template_id AND t.version = i.template_version
+WHERE i.org_id = $1 AND i.status = 'approved' AND t.kind = $2
+ORDER BY i.finished_at, i.id
+`
+
+type ListApprovedOfKindParams struct {
+	OrgID string `json:"org_id"`
+	Kind  string `json:"kind"`
+}
+
+type ListApprovedOfKindRow struct {
+	ID    uuid.UUID `json:"id"`
+	State []byte    `json:"state"`
+}
+
+// Approved instances of an org's templates of one kind (leave, shift_swap),
+// oldest first, with their state (the form is inside).
+func (q *Queries) ListApprovedOfKind(ctx context.Context, arg ListApprovedOfKindParams) ([]ListApprovedOfKindRow, error) {
+	rows, err := q.db.Query(ctx, listApprovedOfKind, arg.OrgID, arg.Kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListApprovedOfKindRow{}
+	for rows.Next() {
+		var i ListApprovedOfKindRow
+		if err := rows.Scan(&i.ID, &i.State); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listCCs = `-- name: ListCCs :many
 SELECT c.instance_id, c.person, c.node, c.round, c.sent_at, i.template_id, i.initiator, i.status AS instance_status
 FROM approval_ccs c JOIN approval_instances i ON i.id = c.instance_id

@@ -208,6 +208,55 @@ func (h *Handler) Rebase(ctx context.Context, q *dbsqlc.Queries, org string, app
 	return h.replanPublished(ctx, q, org, approvalID, change)
 }
 
+// HonourLeaves re-plans every approved leave that the roster just published
+// as id breaks: a roster solved before the leave was approved, or without
+// it, may roster the person on those days. It runs in the publishing
+// transaction, so the re-plans start from id (and from any other roster
+// published over the leave). It returns the re-plans.
+func (h *Handler) HonourLeaves(ctx context.Context, q *dbsqlc.Queries, org string, id uuid.UUID, dates []string) ([]uuid.UUID, error) {
+	rows, err := q.ListApprovedOfKind(ctx, dbsqlc.ListApprovedOfKindParams{OrgID: org, Kind: string(flow.KindLeave)})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	ro, err := schedule.LoadRoster(ctx, q, id, dates)
+	if err != nil {
+		return nil, err
+	}
+	day := make(map[string]int, len(dates))
+	for i, d := range dates {
+		day[d] = i
+	}
+	var ids []uuid.UUID
+	for _, r := range rows {
+		var st struct {
+			Form map[string]any `json:"form"`
+		}
+		if json.Unmarshal(r.State, &st) != nil {
+			continue
+		}
+		change, err := ChangeFromForm(flow.KindLeave, st.Form)
+		if err != nil {
+			continue // its re-plan reported the bad form when it was approved
+		}
+		leave := change.(Leave)
+		row := ro[leave.Person]
+		works := false
+		for d := leave.From; row != nil && !works && !d.After(leave.To); d = d.AddDate(0, 0, 1) {
+			i, ok := day[d.Format(roster.DateLayout)]
+			works = ok && row[i] != ""
+		}
+		if !works {
+			continue
+		}
+		got, err := h.replanPublished(ctx, q, org, r.ID, leave)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, got...)
+	}
+	return ids, nil
+}
+
 // replanPublished re-plans every roster published over the change's dates.
 func (h *Handler) replanPublished(ctx context.Context, q *dbsqlc.Queries, org string, approvalID uuid.UUID, change Change) ([]uuid.UUID, error) {
 	from, to := change.Span()
