@@ -631,6 +631,60 @@ func (e *e2e) leaves(people []string, from, to string) []string {
 	return ids
 }
 
+// rosterOf is a schedule's roster.
+func (e *e2e) rosterOf(id string) roster.Roster {
+	e.t.Helper()
+	var out struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	if err := json.Unmarshal(e.do("GET", "/api/v1/schedules/"+id+"/roster", e.key, nil).body, &out); err != nil {
+		e.t.Fatalf("roster of %s: %v", id, err)
+	}
+	return out.Roster
+}
+
+// currentRoster is the org's one published roster.
+func (e *e2e) currentRoster() (string, roster.Roster) {
+	e.t.Helper()
+	items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(e.t)["items"].([]any)
+	if len(items) != 1 {
+		e.t.Fatalf("%d published rosters, want 1: %v", len(items), items)
+	}
+	id := items[0].(map[string]any)["id"].(string)
+	return id, e.rosterOf(id)
+}
+
+// workingDuring names someone of people who works on one of days from..to
+// of ro ("" when all are off).
+func workingDuring(ro roster.Roster, people []string, from, to int) string {
+	for _, p := range people {
+		for d := from; d <= to; d++ {
+			if ro[p][d] != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// waitPublishedOff waits until the published roster has every one of people
+// off on days from..to, and returns its id.
+func (e *e2e) waitPublishedOff(people []string, from, to int) string {
+	e.t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		id, ro := e.currentRoster()
+		p := workingDuring(ro, people, from, to)
+		if p == "" {
+			return id
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the published roster %s has %s working during an approved leave: %v", id, p, ro[p])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestTwoLeavesOnOneRosterBothHold: two leaves approved before either
 // re-plan is published. Publishing the second re-plan after the first would
 // undo the first leave (both are re-plans of the same roster), so it is
@@ -657,16 +711,8 @@ func TestTwoLeavesOnOneRosterBothHold(t *testing.T) {
 	if res := e.do("POST", "/api/v1/schedules/"+third+"/publish", e.key, nil); res.status != 200 {
 		t.Fatalf("publish the re-plan on the current roster: %d %s", res.status, res.body)
 	}
-	var out struct {
-		Roster roster.Roster `json:"roster"`
-	}
-	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+third+"/roster", e.key, nil).body, &out)
-	for _, p := range who {
-		for d := 3; d <= 6; d++ {
-			if out.Roster[p][d] != "" {
-				t.Fatalf("%s works %s during an approved leave in the published roster: %v", p, dates[d], out.Roster[p])
-			}
-		}
+	if ro := e.rosterOf(third); workingDuring(ro, who, 3, 6) != "" {
+		t.Fatalf("the published roster breaks an approved leave: %v", ro)
 	}
 }
 
@@ -688,48 +734,18 @@ func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 	if res := e.do("POST", "/api/v1/schedules/"+baseID+"/publish", e.key, nil); res.status != 200 {
 		t.Fatalf("publish: %d %s", res.status, res.body)
 	}
-	var base struct {
-		Roster roster.Roster `json:"roster"`
-	}
-	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+baseID+"/roster", e.key, nil).body, &base)
 	dates := model.Dates()
-	who := twoWorking(t, model, base.Roster, 10, 13)
+	who := twoWorking(t, model, e.rosterOf(baseID), 10, 13)
 	approvals := e.leaves(who, dates[10], dates[13])
 	for _, inst := range approvals {
 		e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
 	}
-	// Wait until the roster published for these dates keeps both leaves.
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(t)["items"].([]any)
-		if len(items) != 1 {
-			t.Fatalf("%d published rosters, want 1: %v", len(items), items)
-		}
-		cur := items[0].(map[string]any)["id"].(string)
-		var out struct {
-			Roster roster.Roster `json:"roster"`
-		}
-		_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+cur+"/roster", e.key, nil).body, &out)
-		kept := 0
-		for _, p := range who {
-			off := true
-			for d := 10; d <= 13; d++ {
-				off = off && out.Roster[p][d] == ""
-			}
-			if off {
-				kept++
-			}
-		}
-		if kept == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the published roster %s keeps %d of the 2 approved leaves", cur, kept)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.waitPublishedOff(who, 10, 13)
 	// And it stays so: no re-plan still running publishes over it.
 	time.Sleep(3 * time.Second)
+	if id, ro := e.currentRoster(); workingDuring(ro, who, 10, 13) != "" {
+		t.Fatalf("the published roster %s breaks an approved leave", id)
+	}
 	var stale int
 	e.mu.Lock()
 	for _, env := range e.published {
@@ -738,19 +754,6 @@ func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 		}
 	}
 	e.mu.Unlock()
-	items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(t)["items"].([]any)
-	cur := items[0].(map[string]any)["id"].(string)
-	var out struct {
-		Roster roster.Roster `json:"roster"`
-	}
-	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+cur+"/roster", e.key, nil).body, &out)
-	for _, p := range who {
-		for d := 10; d <= 13; d++ {
-			if out.Roster[p][d] != "" {
-				t.Fatalf("%s works %s during an approved leave in the published roster %s", p, dates[d], cur)
-			}
-		}
-	}
 	t.Logf("stale re-plans redone: %d", stale)
 }
 
@@ -765,49 +768,15 @@ func TestNewRosterHonoursApprovedLeave(t *testing.T) {
 	}
 	_, model, base := e.publishedRoster(t)
 	dates := model.Dates()
-	p := twoWorking(t, model, base, 3, 6)[0]
-	inst := e.leaves([]string{p}, dates[3], dates[6])[0]
-	e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
-	published := func() (string, roster.Roster) {
-		items := e.do("GET", "/api/v1/schedules?published=true", e.key, nil).json(t)["items"].([]any)
-		if len(items) != 1 {
-			t.Fatalf("%d published rosters, want 1", len(items))
-		}
-		id := items[0].(map[string]any)["id"].(string)
-		var out struct {
-			Roster roster.Roster `json:"roster"`
-		}
-		_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+id+"/roster", e.key, nil).body, &out)
-		return id, out.Roster
-	}
-	onLeave := func(ro roster.Roster) bool {
-		for d := 3; d <= 6; d++ {
-			if ro[p][d] != "" {
-				return false
-			}
-		}
-		return true
-	}
-	waitOnLeave := func() string {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			id, ro := published()
-			if onLeave(ro) {
-				return id
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the published roster %s has %s working during the approved leave: %v", id, p, ro[p])
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitOnLeave()
+	p := twoWorking(t, model, base, 3, 6)[:1]
+	e.mustAct(e.leaves(p, dates[3], dates[6])[0], map[string]any{"action": "approve", "actor": "mgr"})
+	e.waitPublishedOff(p, 3, 6)
 
 	// The planner solves the period again from the original problem, with p
 	// pinned to the shift p had on a leave day, and publishes it.
 	for d := 3; d <= 6; d++ {
-		if base[p][d] != "" {
-			model.Pinned = append(model.Pinned, roster.Assignment{Employee: p, Date: dates[d], Shift: base[p][d]})
+		if base[p[0]][d] != "" {
+			model.Pinned = append(model.Pinned, roster.Assignment{Employee: p[0], Date: dates[d], Shift: base[p[0]][d]})
 			break
 		}
 	}
@@ -820,7 +789,7 @@ func TestNewRosterHonoursApprovedLeave(t *testing.T) {
 	if replans, _ := res.json(t)["replans"].([]any); len(replans) != 1 {
 		t.Fatalf("publishing a roster that breaks an approved leave started %d re-plans, want 1: %s", len(replans), res.body)
 	}
-	if id := waitOnLeave(); id == again {
+	if id := e.waitPublishedOff(p, 3, 6); id == again {
 		t.Fatalf("the roster that breaks the leave is still the published one")
 	}
 }
