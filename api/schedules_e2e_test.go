@@ -268,9 +268,7 @@ const leaveTemplate = `{"id": "leave", "name": "Leave", "kind": "leave", "form":
 
 func TestLeaveApprovedReplansPublishedRoster(t *testing.T) {
 	e := newE2E(t)
-	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
-		t.Fatalf("settings: %d %s", res.status, res.body)
-	}
+	e.autoPublishReplans()
 	baseID, model, base := e.publishedRoster(t)
 	// Pick an employee who works on at least two of days 3..6 and make
 	// them a directory person so the leave form accepts them.
@@ -631,6 +629,14 @@ func (e *e2e) leaves(people []string, from, to string) []string {
 	return ids
 }
 
+// autoPublishReplans turns the org setting on.
+func (e *e2e) autoPublishReplans() {
+	e.t.Helper()
+	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
+		e.t.Fatalf("settings: %d %s", res.status, res.body)
+	}
+}
+
 // rosterOf is a schedule's roster.
 func (e *e2e) rosterOf(id string) roster.Roster {
 	e.t.Helper()
@@ -723,9 +729,7 @@ func TestTwoLeavesOnOneRosterBothHold(t *testing.T) {
 // leave): its request is re-planned on the first, and that is published.
 func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 	e := newE2E(t)
-	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
-		t.Fatalf("settings: %d %s", res.status, res.body)
-	}
+	e.autoPublishReplans()
 	// Large enough that a 2 s re-plan does not finish at once, so the two
 	// overlap.
 	problem, model := scheduleProblem(t, 40, 28, 3)
@@ -763,9 +767,7 @@ func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 // published in the end keeps the leave.
 func TestNewRosterHonoursApprovedLeave(t *testing.T) {
 	e := newE2E(t)
-	if res := e.do("PUT", "/api/v1/settings", e.key, map[string]any{"approval_admin": "root", "auto_publish_replans": true}); res.status != 200 {
-		t.Fatalf("settings: %d %s", res.status, res.body)
-	}
+	e.autoPublishReplans()
 	_, model, base := e.publishedRoster(t)
 	dates := model.Dates()
 	p := twoWorking(t, model, base, 3, 6)[:1]
