@@ -56,6 +56,8 @@ type scheduleRequest struct {
 	Seed          *uint64         `json:"seed,omitempty"`
 	Problem       json.RawMessage `json:"problem"`
 	EmployeesFrom *EmployeesFrom  `json:"employees_from,omitempty"`
+	// IgnoreApprovedLeave leaves approved leave out of the problem.
+	IgnoreApprovedLeave bool `json:"ignore_approved_leave,omitempty"`
 }
 
 // modelErrors prefixes the solver model's field errors.
@@ -169,6 +171,16 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if req.Seed != nil {
 		seed = *req.Seed
 	}
+	// Approved leave of the problem's employees becomes fixed days off (an
+	// NRP instance is self-contained and left as it is).
+	var applied []replan.AppliedLeave
+	if source == "json" && !req.IgnoreApprovedLeave {
+		var err error
+		if applied, err = replan.ApplyApprovedLeave(r.Context(), dbsqlc.New(s.deps.DB), org, model); err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+	}
 	problemJSON, err := json.Marshal(model)
 	if err != nil {
 		s.internalError(w, r, err)
@@ -200,7 +212,7 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log(r).Warn("schedule row not written; the worker will write it", "error", err, "schedule_id", id)
 	}
-	if err := s.audit(r, org, "schedules.create", "schedule", id.String(), map[string]any{"source": source, "employees": len(model.Employees), "days": days, "time_limit_ms": cmd.TimeLimitMS}); err != nil {
+	if err := s.audit(r, org, "schedules.create", "schedule", id.String(), map[string]any{"source": source, "employees": len(model.Employees), "days": days, "time_limit_ms": cmd.TimeLimitMS, "approved_leave": len(applied)}); err != nil {
 		s.log(r).Warn("audit row not written", "error", err)
 	}
 	w.Header().Set("Location", "/api/v1/schedules/"+id.String())
@@ -208,12 +220,18 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(wait.Seconds())))
 		if _, ended := s.awaitOutcome(r, ch, wait); ended {
 			if sc, err := dbsqlc.New(s.deps.DB).GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: org, ID: id}); err == nil {
-				writeJSON(w, http.StatusOK, scheduleView(sc))
+				view := scheduleView(sc)
+				view.ApprovedLeave = applied
+				writeJSON(w, http.StatusOK, view)
 				return
 			}
 		}
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"id": id, "status": "queued", "time_limit_ms": cmd.TimeLimitMS, "seed": seed})
+	accepted := map[string]any{"id": id, "status": "queued", "time_limit_ms": cmd.TimeLimitMS, "seed": seed}
+	if len(applied) > 0 {
+		accepted["approved_leave"] = applied
+	}
+	writeJSON(w, http.StatusAccepted, accepted)
 }
 
 // scheduleEnded reports a run's final status.
@@ -297,6 +315,8 @@ type ScheduleView struct {
 	// Replans (publish only): re-plans started because the published roster
 	// breaks approved leave.
 	Replans []uuid.UUID `json:"replans,omitempty"`
+	// ApprovedLeave (create only): approved leave the problem took as days off.
+	ApprovedLeave []replan.AppliedLeave `json:"approved_leave,omitempty"`
 }
 
 func scheduleView(sc dbsqlc.Schedule) ScheduleView {

@@ -761,9 +761,10 @@ func TestTwoLeavesAutoPublishedBothHold(t *testing.T) {
 	t.Logf("stale re-plans redone: %d", stale)
 }
 
-// TestNewRosterHonoursApprovedLeave: a roster published after a leave was
-// approved, solved without it, rosters the person on a leave day; publishing
-// it re-plans the leave on it at once, and (auto-publish on) the roster
+// TestNewRosterHonoursApprovedLeave: a schedule created after a leave was
+// approved takes it as days off, even over a pin; one solved without it
+// (ignore_approved_leave) rosters the person on a leave day, and publishing
+// it re-plans the leave on it at once, so that (auto-publish on) the roster
 // published in the end keeps the leave.
 func TestNewRosterHonoursApprovedLeave(t *testing.T) {
 	e := newE2E(t)
@@ -771,19 +772,38 @@ func TestNewRosterHonoursApprovedLeave(t *testing.T) {
 	_, model, base := e.publishedRoster(t)
 	dates := model.Dates()
 	p := twoWorking(t, model, base, 3, 6)[:1]
-	e.mustAct(e.leaves(p, dates[3], dates[6])[0], map[string]any{"action": "approve", "actor": "mgr"})
+	leave := e.leaves(p, dates[3], dates[6])[0]
+	e.mustAct(leave, map[string]any{"action": "approve", "actor": "mgr"})
 	e.waitPublishedOff(p, 3, 6)
 
 	// The planner solves the period again from the original problem, with p
-	// pinned to the shift p had on a leave day, and publishes it.
+	// pinned to the shift p had on a leave day.
 	for d := 3; d <= 6; d++ {
 		if base[p[0]][d] != "" {
 			model.Pinned = append(model.Pinned, roster.Assignment{Employee: p[0], Date: dates[d], Shift: base[p[0]][d]})
 			break
 		}
 	}
-	again := e.postSchedule(mustJSON(model), "1s")
-	e.waitSchedule(again, 30*time.Second, "completed")
+	solve := func(ignore bool) map[string]any {
+		res := e.do("POST", "/api/v1/schedules", e.key, map[string]any{"time_limit": "1s", "problem": model, "ignore_approved_leave": ignore}, "Prefer", "wait=30")
+		if res.status != 200 {
+			t.Fatalf("solve (ignore_approved_leave %v): %d %s", ignore, res.status, res.body)
+		}
+		return res.json(t)
+	}
+	v := solve(false)
+	if al, _ := v["approved_leave"].([]any); len(al) != 1 || al[0].(map[string]any)["approval_id"] != leave {
+		t.Fatalf("the new schedule took approved leave %v, want the one of %s", v["approved_leave"], leave)
+	}
+	if ro := e.rosterOf(v["id"].(string)); workingDuring(ro, p, 3, 6) != "" {
+		t.Fatalf("the new schedule rosters %s during the approved leave: %v", p[0], ro[p[0]])
+	}
+
+	v = solve(true)
+	again := v["id"].(string)
+	if v["approved_leave"] != nil || workingDuring(e.rosterOf(again), p, 3, 6) == "" {
+		t.Fatalf("ignore_approved_leave: the schedule still took the leave: %v", v["approved_leave"])
+	}
 	res := e.do("POST", "/api/v1/schedules/"+again+"/publish", e.key, nil)
 	if res.status != 200 {
 		t.Fatalf("publish: %d %s", res.status, res.body)

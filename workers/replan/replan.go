@@ -208,25 +208,19 @@ func (h *Handler) Rebase(ctx context.Context, q *dbsqlc.Queries, org string, app
 	return h.replanPublished(ctx, q, org, approvalID, change)
 }
 
-// HonourLeaves re-plans every approved leave that the roster just published
-// as id breaks: a roster solved before the leave was approved, or without
-// it, may roster the person on those days. It runs in the publishing
-// transaction, so the re-plans start from id (and from any other roster
-// published over the leave). It returns the re-plans.
-func (h *Handler) HonourLeaves(ctx context.Context, q *dbsqlc.Queries, org string, id uuid.UUID, dates []string) ([]uuid.UUID, error) {
+// approvedLeave is an approved leave request.
+type approvedLeave struct {
+	id    uuid.UUID
+	leave Leave
+}
+
+// approvedLeaves lists the org's approved leave requests, oldest first.
+func approvedLeaves(ctx context.Context, q *dbsqlc.Queries, org string) ([]approvedLeave, error) {
 	rows, err := q.ListApprovedOfKind(ctx, dbsqlc.ListApprovedOfKindParams{OrgID: org, Kind: string(flow.KindLeave)})
-	if err != nil || len(rows) == 0 {
-		return nil, err
-	}
-	ro, err := schedule.LoadRoster(ctx, q, id, dates)
 	if err != nil {
 		return nil, err
 	}
-	day := make(map[string]int, len(dates))
-	for i, d := range dates {
-		day[d] = i
-	}
-	var ids []uuid.UUID
+	out := make([]approvedLeave, 0, len(rows))
 	for _, r := range rows {
 		var st struct {
 			Form map[string]any `json:"form"`
@@ -238,17 +232,67 @@ func (h *Handler) HonourLeaves(ctx context.Context, q *dbsqlc.Queries, org strin
 		if err != nil {
 			continue // its re-plan reported the bad form when it was approved
 		}
-		leave := change.(Leave)
-		row := ro[leave.Person]
+		out = append(out, approvedLeave{id: r.ID, leave: change.(Leave)})
+	}
+	return out, nil
+}
+
+// AppliedLeave is an approved leave a new problem takes as days off.
+type AppliedLeave struct {
+	ApprovalID uuid.UUID `json:"approval_id"`
+	Person     string    `json:"person"`
+	From       string    `json:"from_date"`
+	To         string    `json:"to_date"`
+}
+
+// ApplyApprovedLeave makes the approved leave of m's employees within its
+// horizon fixed days off in m (a pin on such a day is dropped), so a new
+// roster respects what was approved before it.
+func ApplyApprovedLeave(ctx context.Context, q *dbsqlc.Queries, org string, m *roster.Model) ([]AppliedLeave, error) {
+	leaves, err := approvedLeaves(ctx, q, org)
+	if err != nil {
+		return nil, err
+	}
+	var applied []AppliedLeave
+	for _, a := range leaves {
+		if a.leave.Apply(m, nil) {
+			applied = append(applied, AppliedLeave{ApprovalID: a.id, Person: a.leave.Person,
+				From: a.leave.From.Format(roster.DateLayout), To: a.leave.To.Format(roster.DateLayout)})
+		}
+	}
+	return applied, nil
+}
+
+// HonourLeaves re-plans every approved leave that the roster just published
+// as id breaks: a roster solved before the leave was approved, or without
+// it, may roster the person on those days. It runs in the publishing
+// transaction, so the re-plans start from id (and from any other roster
+// published over the leave). It returns the re-plans.
+func (h *Handler) HonourLeaves(ctx context.Context, q *dbsqlc.Queries, org string, id uuid.UUID, dates []string) ([]uuid.UUID, error) {
+	leaves, err := approvedLeaves(ctx, q, org)
+	if err != nil || len(leaves) == 0 {
+		return nil, err
+	}
+	ro, err := schedule.LoadRoster(ctx, q, id, dates)
+	if err != nil {
+		return nil, err
+	}
+	day := make(map[string]int, len(dates))
+	for i, d := range dates {
+		day[d] = i
+	}
+	var ids []uuid.UUID
+	for _, a := range leaves {
+		row := ro[a.leave.Person]
 		works := false
-		for d := leave.From; row != nil && !works && !d.After(leave.To); d = d.AddDate(0, 0, 1) {
+		for d := a.leave.From; row != nil && !works && !d.After(a.leave.To); d = d.AddDate(0, 0, 1) {
 			i, ok := day[d.Format(roster.DateLayout)]
 			works = ok && row[i] != ""
 		}
 		if !works {
 			continue
 		}
-		got, err := h.replanPublished(ctx, q, org, r.ID, leave)
+		got, err := h.replanPublished(ctx, q, org, a.id, a.leave)
 		if err != nil {
 			return nil, err
 		}
