@@ -179,10 +179,12 @@ SELECT unnest(sqlc.arg('ids')::text[]), unnest(sqlc.arg('org_ids')::text[]), unn
        unnest(sqlc.arg('kinds')::text[]), unnest(sqlc.arg('task_ids')::text[]), unnest(sqlc.arg('due')::timestamptz[])
 ON CONFLICT (id) DO NOTHING;
 
--- name: ListApprovedOfKind :many
--- Approved instances of an org's templates of one kind (leave, shift_swap),
--- oldest first, with their state (the form is inside).
-SELECT i.id, i.state FROM approval_instances i
-JOIN approval_templates t ON t.org_id = i.org_id AND t.id = i.template_id AND t.version = i.template_version
-WHERE i.org_id = sqlc.arg('org_id') AND i.status = 'approved' AND t.kind = sqlc.arg('kind')
-ORDER BY i.finished_at, i.id;
+-- name: InsertApprovedLeave :exec
+INSERT INTO approved_leave (approval_id, org_id, person, from_date, to_date)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;
+
+-- name: ListApprovedLeave :many
+-- An org's approved leave overlapping a date range, oldest first.
+SELECT * FROM approved_leave
+WHERE org_id = sqlc.arg('org_id') AND to_date >= sqlc.arg('from_date')::date AND from_date <= sqlc.arg('to_date')::date
+ORDER BY approved_at, approval_id;

@@ -193,6 +193,30 @@ func (q *Queries) GetTemplateVersion(ctx context.Context, arg GetTemplateVersion
 	return i, err
 }
 
+const insertApprovedLeave = `-- name: InsertApprovedLeave :exec
+INSERT INTO approved_leave (approval_id, org_id, person, from_date, to_date)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
+`
+
+type InsertApprovedLeaveParams struct {
+	ApprovalID uuid.UUID `json:"approval_id"`
+	OrgID      string    `json:"org_id"`
+	Person     string    `json:"person"`
+	FromDate   time.Time `json:"from_date"`
+	ToDate     time.Time `json:"to_date"`
+}
+
+func (q *Queries) InsertApprovedLeave(ctx context.Context, arg InsertApprovedLeaveParams) error {
+	_, err := q.db.Exec(ctx, insertApprovedLeave,
+		arg.ApprovalID,
+		arg.OrgID,
+		arg.Person,
+		arg.FromDate,
+		arg.ToDate,
+	)
+	return err
+}
+
 const insertCCsOfInstances = `-- name: InsertCCsOfInstances :exec
 INSERT INTO approval_ccs (instance_id, org_id, person, node, round, sent_at)
 SELECT unnest($1::uuid[]), unnest($2::text[]),
@@ -463,35 +487,36 @@ func (q *Queries) LatestTemplate(ctx context.Context, arg LatestTemplateParams) 
 	return i, err
 }
 
-const listApprovedOfKind = `-- name: ListApprovedOfKind :many
-SELECT i.id, i.state FROM approval_instances i
-JOIN approval_templates t ON t.org_id = i.org_id AND t.id = i.template_id AND t.version = i.template_version
-WHERE i.org_id = $1 AND i.status = 'approved' AND t.kind = $2
-ORDER BY i.finished_at, i.id
+const listApprovedLeave = `-- name: ListApprovedLeave :many
+SELECT approval_id, org_id, person, from_date, to_date, approved_at FROM approved_leave
+WHERE org_id = $1 AND to_date >= $2::date AND from_date <= $3::date
+ORDER BY approved_at, approval_id
 `
 
-type ListApprovedOfKindParams struct {
-	OrgID string `json:"org_id"`
-	Kind  string `json:"kind"`
+type ListApprovedLeaveParams struct {
+	OrgID    string    `json:"org_id"`
+	FromDate time.Time `json:"from_date"`
+	ToDate   time.Time `json:"to_date"`
 }
 
-type ListApprovedOfKindRow struct {
-	ID    uuid.UUID `json:"id"`
-	State []byte    `json:"state"`
-}
-
-// Approved instances of an org's templates of one kind (leave, shift_swap),
-// oldest first, with their state (the form is inside).
-func (q *Queries) ListApprovedOfKind(ctx context.Context, arg ListApprovedOfKindParams) ([]ListApprovedOfKindRow, error) {
-	rows, err := q.db.Query(ctx, listApprovedOfKind, arg.OrgID, arg.Kind)
+// An org's approved leave overlapping a date range, oldest first.
+func (q *Queries) ListApprovedLeave(ctx context.Context, arg ListApprovedLeaveParams) ([]ApprovedLeave, error) {
+	rows, err := q.db.Query(ctx, listApprovedLeave, arg.OrgID, arg.FromDate, arg.ToDate)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ListApprovedOfKindRow{}
+	items := []ApprovedLeave{}
 	for rows.Next() {
-		var i ListApprovedOfKindRow
-		if err := rows.Scan(&i.ID, &i.State); err != nil {
+		var i ApprovedLeave
+		if err := rows.Scan(
+			&i.ApprovalID,
+			&i.OrgID,
+			&i.Person,
+			&i.FromDate,
+			&i.ToDate,
+			&i.ApprovedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -81,6 +81,15 @@ type ApprovalTimer struct {
 	FiredAt    *time.Time `json:"fired_at"`
 }
 
+type ApprovedLeave struct {
+	ApprovalID uuid.UUID `json:"approval_id"`
+	OrgID      string    `json:"org_id"`
+	Person     string    `json:"person"`
+	FromDate   time.Time `json:"from_date"`
+	ToDate     time.Time `json:"to_date"`
+	ApprovedAt time.Time `json:"approved_at"`
+}
+
 type Assignment struct {
 	ScheduleID uuid.UUID `json:"schedule_id"`
 	OrgID      string    `json:"org_id"`

@@ -174,6 +174,13 @@ func (h *Handler) Handle(ctx context.Context, m *workers.Message) (workers.Commi
 		if err != nil {
 			return workers.Permanent(err)
 		}
+		if leave, ok := change.(Leave); ok {
+			// New schedules take it as days off; published ones are checked.
+			if err := tx.Q.InsertApprovedLeave(ctx, dbsqlc.InsertApprovedLeaveParams{ApprovalID: approvalID, OrgID: org,
+				Person: leave.Person, FromDate: leave.From, ToDate: leave.To}); err != nil {
+				return err
+			}
+		}
 		_, err = h.replanPublished(ctx, tx.Q, org, approvalID, change)
 		return err
 	}, nil
@@ -214,25 +221,16 @@ type approvedLeave struct {
 	leave Leave
 }
 
-// approvedLeaves lists the org's approved leave requests, oldest first.
-func approvedLeaves(ctx context.Context, q *dbsqlc.Queries, org string) ([]approvedLeave, error) {
-	rows, err := q.ListApprovedOfKind(ctx, dbsqlc.ListApprovedOfKindParams{OrgID: org, Kind: string(flow.KindLeave)})
+// approvedLeaves lists the org's approved leave overlapping from..to,
+// oldest first.
+func approvedLeaves(ctx context.Context, q *dbsqlc.Queries, org string, from, to time.Time) ([]approvedLeave, error) {
+	rows, err := q.ListApprovedLeave(ctx, dbsqlc.ListApprovedLeaveParams{OrgID: org, FromDate: from, ToDate: to})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]approvedLeave, 0, len(rows))
 	for _, r := range rows {
-		var st struct {
-			Form map[string]any `json:"form"`
-		}
-		if json.Unmarshal(r.State, &st) != nil {
-			continue
-		}
-		change, err := ChangeFromForm(flow.KindLeave, st.Form)
-		if err != nil {
-			continue // its re-plan reported the bad form when it was approved
-		}
-		out = append(out, approvedLeave{id: r.ID, leave: change.(Leave)})
+		out = append(out, approvedLeave{id: r.ApprovalID, leave: Leave{Person: r.Person, From: r.FromDate, To: r.ToDate}})
 	}
 	return out, nil
 }
@@ -249,7 +247,8 @@ type AppliedLeave struct {
 // horizon fixed days off in m (a pin on such a day is dropped), so a new
 // roster respects what was approved before it.
 func ApplyApprovedLeave(ctx context.Context, q *dbsqlc.Queries, org string, m *roster.Model) ([]AppliedLeave, error) {
-	leaves, err := approvedLeaves(ctx, q, org)
+	start, days := m.Horizon()
+	leaves, err := approvedLeaves(ctx, q, org, start, start.AddDate(0, 0, days-1))
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +268,15 @@ func ApplyApprovedLeave(ctx context.Context, q *dbsqlc.Queries, org string, m *r
 // transaction, so the re-plans start from id (and from any other roster
 // published over the leave). It returns the re-plans.
 func (h *Handler) HonourLeaves(ctx context.Context, q *dbsqlc.Queries, org string, id uuid.UUID, dates []string) ([]uuid.UUID, error) {
-	leaves, err := approvedLeaves(ctx, q, org)
+	from, err := time.Parse(roster.DateLayout, dates[0])
+	if err != nil {
+		return nil, err
+	}
+	to, err := time.Parse(roster.DateLayout, dates[len(dates)-1])
+	if err != nil {
+		return nil, err
+	}
+	leaves, err := approvedLeaves(ctx, q, org, from, to)
 	if err != nil || len(leaves) == 0 {
 		return nil, err
 	}
