@@ -215,24 +215,15 @@ func (h *Handler) Rebase(ctx context.Context, q *dbsqlc.Queries, org string, app
 	return h.replanPublished(ctx, q, org, approvalID, change)
 }
 
-// approvedLeave is an approved leave request.
-type approvedLeave struct {
-	id    uuid.UUID
-	leave Leave
-}
-
 // approvedLeaves lists the org's approved leave overlapping from..to,
 // oldest first.
-func approvedLeaves(ctx context.Context, q *dbsqlc.Queries, org string, from, to time.Time) ([]approvedLeave, error) {
-	rows, err := q.ListApprovedLeave(ctx, dbsqlc.ListApprovedLeaveParams{OrgID: org, FromDate: from, ToDate: to})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]approvedLeave, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, approvedLeave{id: r.ApprovalID, leave: Leave{Person: r.Person, From: r.FromDate, To: r.ToDate}})
-	}
-	return out, nil
+func approvedLeaves(ctx context.Context, q *dbsqlc.Queries, org string, from, to time.Time) ([]dbsqlc.ApprovedLeave, error) {
+	return q.ListApprovedLeave(ctx, dbsqlc.ListApprovedLeaveParams{OrgID: org, FromDate: from, ToDate: to})
+}
+
+// leaveOf is the change an approved leave makes.
+func leaveOf(a dbsqlc.ApprovedLeave) Leave {
+	return Leave{Person: a.Person, From: a.FromDate, To: a.ToDate}
 }
 
 // AppliedLeave is an approved leave a new problem takes as days off.
@@ -254,9 +245,9 @@ func ApplyApprovedLeave(ctx context.Context, q *dbsqlc.Queries, org string, m *r
 	}
 	var applied []AppliedLeave
 	for _, a := range leaves {
-		if a.leave.Apply(m, nil) {
-			applied = append(applied, AppliedLeave{ApprovalID: a.id, Person: a.leave.Person,
-				From: a.leave.From.Format(roster.DateLayout), To: a.leave.To.Format(roster.DateLayout)})
+		if leaveOf(a).Apply(m, nil) {
+			applied = append(applied, AppliedLeave{ApprovalID: a.ApprovalID, Person: a.Person,
+				From: a.FromDate.Format(roster.DateLayout), To: a.ToDate.Format(roster.DateLayout)})
 		}
 	}
 	return applied, nil
@@ -290,16 +281,16 @@ func (h *Handler) HonourLeaves(ctx context.Context, q *dbsqlc.Queries, org strin
 	}
 	var ids []uuid.UUID
 	for _, a := range leaves {
-		row := ro[a.leave.Person]
+		row := ro[a.Person]
 		works := false
-		for d := a.leave.From; row != nil && !works && !d.After(a.leave.To); d = d.AddDate(0, 0, 1) {
+		for d := a.FromDate; row != nil && !works && !d.After(a.ToDate); d = d.AddDate(0, 0, 1) {
 			i, ok := day[d.Format(roster.DateLayout)]
 			works = ok && row[i] != ""
 		}
 		if !works {
 			continue
 		}
-		got, err := h.replanPublished(ctx, q, org, a.id, a.leave)
+		got, err := h.replanPublished(ctx, q, org, a.ApprovalID, leaveOf(a))
 		if err != nil {
 			return nil, err
 		}
