@@ -56,6 +56,9 @@ type colgen struct {
 	// cover every roster: a complete branch and price, affordable on small
 	// problems (see exactCells).
 	exact bool
+	// weekendFirst branches on whether an employee works a weekend day
+	// before any cell (weekendMove).
+	weekendFirst bool
 	// deepTies: among open branches with equal bounds take the deepest
 	// (see openBefore).
 	deepTies bool
@@ -484,6 +487,18 @@ func (g *colgen) dive(stop *atomic.Bool, best []uint8) ([][]uint8, bool) {
 			}
 			return rows, true
 		}
+		if g.weekendFirst && !done {
+			if dc, ok := g.weekendBranch(val); ok {
+				g.apply([]decision{dc})
+				other := append(append([]decision(nil), path...), decision{e: dc.e, d: dc.d, v: 0, exclude: !dc.exclude})
+				g.open = append(g.open, bbNode{decisions: other, bound: bound})
+				path = append(path[:len(path):len(path)], dc)
+				if !g.coverEmployees(stop, heaviest) {
+					return nil, !stop.Load()
+				}
+				continue
+			}
+		}
 		// Force every cell the LP decides and the most decided few of the
 		// others.
 		cands = cands[:0]
@@ -808,4 +823,56 @@ func (g *colgen) unfixAll() {
 	}
 	clear(g.forbid)
 	g.restricted = false
+}
+
+// weekendBranch is the most fractional choice of whether an employee works
+// a weekend day, as the decision toward its majority (see weekendMove).
+func (g *colgen) weekendBranch(val []float64) (decision, bool) {
+	p := g.w.p
+	D, V := p.D, p.V
+	best, bestDist := decision{}, 2.0
+	for e := 0; e < p.E; e++ {
+		for d := g.a; d <= g.b; d++ {
+			if p.weekendOf[d] < 0 || g.fixedDay(d) || g.forced[e*D+d] >= 0 || g.forbid[e*D+d]&1 == 1 {
+				continue
+			}
+			off := val[(e*D+d)*V]
+			if off < 1e-6 || off > 1-1e-6 {
+				continue
+			}
+			if dist := 0.5 - min(off, 1-off); dist < bestDist {
+				bestDist = dist
+				best = decision{e: int32(e), d: int32(d), v: 0, exclude: off < 0.5}
+			}
+		}
+	}
+	return best, bestDist < 2
+}
+
+// weekendFractional lists the employees with a weekend day the LP leaves
+// fractional (worked with a share between 1% and 99%).
+func (g *colgen) weekendFractional() []int {
+	p, lp := g.w.p, g.lp
+	off := make([]float64, p.E*p.D)
+	for j := range lp.cols {
+		if lp.banned[j] {
+			continue
+		}
+		x, col := lp.value(j), &lp.cols[j]
+		for d, v := range col.row {
+			if v == 0 {
+				off[col.e*p.D+d] += x
+			}
+		}
+	}
+	var out []int
+	for e := 0; e < p.E; e++ {
+		for d := 0; d < p.D; d++ {
+			if f := off[e*p.D+d]; p.weekendOf[d] >= 0 && f > 0.01 && f < 0.99 {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
 }

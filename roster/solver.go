@@ -280,6 +280,22 @@ type shared struct {
 	windows       atomic.Uint64 // window LPs started, for windowStart
 	windowOffset  float64       // set before the workers start
 	weekendTried  map[int]int64 // weekend set's first weekend -> total it was last tried on, plus 1
+	rootDone      bool          // worker 0's root LP has ended (solved or given up)
+	weekendFrac   []int         // employees with a fractional weekend day in the root LP
+}
+
+func (sh *shared) finishRoot(weekendFrac []int) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.rootDone, sh.weekendFrac = true, weekendFrac
+}
+
+// rootResult is the employees whose weekend days the root LP left
+// fractional, and whether the root LP has ended.
+func (sh *shared) rootResult() ([]int, bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.weekendFrac, sh.rootDone
 }
 
 // firstWeekendTry reports whether no worker has run the weekend LP from

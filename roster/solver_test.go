@@ -740,3 +740,79 @@ func TestExactDaysMoveIsExact(t *testing.T) {
 		t.Fatalf("%d models checked, %d improved by the move: too few to tell", checked, gained)
 	}
 }
+
+// A weekend move finds the best roster in which the employees it does not
+// free keep their weekend days worked or off (brute force), and with every
+// employee free the optimum.
+func TestWeekendMoveIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	checked, gained := 0, 0
+	for i := 0; i < 16; i++ {
+		m := tinyModel(rng)
+		p := compile(m)
+		if !p.weekendLimited() {
+			t.Fatal("tinyModel has weekend limits")
+		}
+		var all, feasible [][]uint8
+		for code := 0; code < 1<<(p.E*p.D); code++ {
+			x := make([]uint8, p.E*p.D)
+			for j := range x {
+				x[j] = uint8(code >> j & 1)
+			}
+			all = append(all, x)
+			if newState(p, x).total < hardWeight {
+				feasible = append(feasible, x)
+			}
+		}
+		if len(feasible) == 0 {
+			continue
+		}
+		start := feasible[rng.IntN(len(feasible))]
+		free := make([]bool, p.E)
+		for e := range free {
+			free[e] = i%4 == 0 || rng.IntN(2) == 0
+		}
+		keeps := func(x []uint8) bool {
+			for e := 0; e < p.E; e++ {
+				for d := 0; d < p.D; d++ {
+					if !free[e] && p.weekendOf[d] >= 0 && (x[e*p.D+d] == 0) != (start[e*p.D+d] == 0) {
+						return false
+					}
+				}
+			}
+			return true
+		}
+		want := newState(p, start).total
+		for _, x := range all {
+			if keeps(x) {
+				want = min(want, newState(p, x).total)
+			}
+		}
+		sh := &shared{}
+		sh.bestTotal.Store(infCost)
+		w := newWorker(p, sh, 9, 0, start)
+		before := w.s.total
+		improved := w.weekendMove(new(atomic.Bool), free)
+		if w.s.total != want {
+			t.Fatalf("model %d (free %v): move ended at %d, best keeping the other weekends is %d (start %d)", i, free, w.s.total, want, before)
+		}
+		if !keeps(w.s.x) {
+			t.Fatalf("model %d: the move changed the weekends of an employee it did not free", i)
+		}
+		if improved != (want < before) {
+			t.Fatalf("model %d: improved = %v, start %d, end %d", i, improved, before, w.s.total)
+		}
+		if i%4 == 0 {
+			if opt := bruteForce(m); w.s.total != opt {
+				t.Fatalf("model %d: every employee free ended at %d, optimum %d", i, w.s.total, opt)
+			}
+		}
+		checked++
+		if improved {
+			gained++
+		}
+	}
+	if checked < 10 || gained < 3 {
+		t.Fatalf("%d models checked, %d improved by the move: too few to tell", checked, gained)
+	}
+}
