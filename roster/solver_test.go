@@ -118,6 +118,31 @@ func TestSolveHonoursCancellation(t *testing.T) {
 	}
 }
 
+// A small staff with weekend limits runs exact-days descents and weekend
+// moves on the second worker; cancelling during them still returns at once
+// with a roster the evaluator agrees with.
+func TestSolveHonoursCancellationInWeekendMoves(t *testing.T) {
+	m := GenerateModel(GenerateSpec{Employees: 18, Days: 28, ShiftTypes: 3, Seed: 3})
+	p := compile(m)
+	if exactDaysK(p, 2, 1) == 0 || !p.weekendLimited() {
+		t.Fatal("model does not exercise the descents")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	began := time.Now()
+	res, err := Solve(ctx, m, Options{Threads: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(began); el > 1500*time.Millisecond+raceSlowdown*500*time.Millisecond {
+		t.Fatalf("returned %v after the start, cancel was at 1.5s", el)
+	}
+	ev := mustEvaluate(t, m, res.Roster)
+	if ev.Penalty != res.Penalty || ev.Feasible != res.Feasible {
+		t.Fatalf("result %d/%v, evaluator %d/%v", res.Penalty, res.Feasible, ev.Penalty, ev.Feasible)
+	}
+}
+
 func TestSolveReportsInfeasibility(t *testing.T) {
 	m := oneEmployee(7)
 	m.Employees[0].Contract = Contract{MinMinutes: IntPtr(7 * 600 * 2), MaxConsecutiveWork: IntPtr(3)}
