@@ -250,13 +250,20 @@ func TestRelayVacuumsTheOutbox(t *testing.T) {
 				}
 				return n
 			}
+			pending := func() int {
+				var n int
+				if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			// On a loaded machine the relay may still be on the last batch.
 			deadline := time.Now().Add(5 * time.Second)
-			for vacuums() == 0 && tc.want && time.Now().Before(deadline) {
+			for (pending() != 0 || tc.want && vacuums() == 0) && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			var pending int
-			if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox`).Scan(&pending); err != nil || pending != 0 {
-				t.Fatalf("outbox still holds %d events (%v)", pending, err)
+			if n := pending(); n != 0 {
+				t.Fatalf("outbox still holds %d events", n)
 			}
 			if got := vacuums() > 0; got != tc.want {
 				t.Fatalf("outbox vacuumed: %v, want %v", got, tc.want)
