@@ -1419,8 +1419,16 @@ func (w *worker) exactDaysMove(stop *atomic.Bool, free []bool) bool {
 		return false
 	}
 	g.rootLP, g.lb = g.lp.objective(), g.nodeLB
+	return w.completeSearch(stop, g, true)
+}
+
+// completeSearch dives from g's root (when fromRoot) and then from its open
+// branches until none is left or the budget ends, continuing from every
+// roster that beats the current one; it reports whether one did.
+func (w *worker) completeSearch(stop *atomic.Bool, g *colgen, fromRoot bool) bool {
+	p := w.p
 	improved := false
-	for first := true; first || len(g.open) > 0; first = false {
+	for first := fromRoot; first || len(g.open) > 0; first = false {
 		rows, ok := g.dive(stop, nil)
 		if !ok {
 			break
@@ -1537,27 +1545,7 @@ func (w *worker) weekendMove(stop *atomic.Bool, free []bool) bool {
 	}
 	// Every branch keeps the fixed weekend days: the move's root is a node.
 	g.open = append(g.open, bbNode{decisions: base, bound: g.nodeLB})
-	improved := false
-	for len(g.open) > 0 {
-		rows, ok := g.dive(stop, nil)
-		if !ok {
-			break
-		}
-		if rows == nil {
-			continue
-		}
-		x := append([]uint8(nil), w.s.x...)
-		for e, row := range rows {
-			copy(x[e*p.D:(e+1)*p.D], row)
-		}
-		if cand := newState(p, x); cand.total < w.s.total {
-			w.s = cand
-			g.cutoff = cand.total
-			w.noteBest()
-			improved = true
-		}
-	}
-	return improved
+	return w.completeSearch(stop, g, false)
 }
 
 // adoptBest continues from the best roster any worker has found when it

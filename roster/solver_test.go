@@ -705,16 +705,7 @@ func TestExactDaysMoveIsExact(t *testing.T) {
 		p := compile(m)
 		// A random roster without hard violations: the row DP builds only
 		// such rows, so on days kept fixed the start must be one.
-		var feasible [][]uint8
-		for code := 0; code < 1<<(p.E*p.D); code++ {
-			x := make([]uint8, p.E*p.D)
-			for j := range x {
-				x[j] = uint8(code >> j & 1)
-			}
-			if newState(p, x).total < hardWeight {
-				feasible = append(feasible, x)
-			}
-		}
+		_, feasible := everyRoster(p)
 		if len(feasible) == 0 {
 			continue
 		}
@@ -778,17 +769,7 @@ func TestWeekendMoveIsExact(t *testing.T) {
 		if !p.weekendLimited() {
 			t.Fatal("tinyModel has weekend limits")
 		}
-		var all, feasible [][]uint8
-		for code := 0; code < 1<<(p.E*p.D); code++ {
-			x := make([]uint8, p.E*p.D)
-			for j := range x {
-				x[j] = uint8(code >> j & 1)
-			}
-			all = append(all, x)
-			if newState(p, x).total < hardWeight {
-				feasible = append(feasible, x)
-			}
-		}
+		all, feasible := everyRoster(p)
 		if len(feasible) == 0 {
 			continue
 		}
@@ -840,4 +821,20 @@ func TestWeekendMoveIsExact(t *testing.T) {
 	if checked < 10 || gained < 3 {
 		t.Fatalf("%d models checked, %d improved by the move: too few to tell", checked, gained)
 	}
+}
+
+// everyRoster enumerates the rosters of a one-shift problem, and those
+// without hard violations.
+func everyRoster(p *problem) (all, feasible [][]uint8) {
+	for code := 0; code < 1<<(p.E*p.D); code++ {
+		x := make([]uint8, p.E*p.D)
+		for j := range x {
+			x[j] = uint8(code >> j & 1)
+		}
+		all = append(all, x)
+		if newState(p, x).total < hardWeight {
+			feasible = append(feasible, x)
+		}
+	}
+	return all, feasible
 }
