@@ -89,15 +89,16 @@
 // found by any of them when they stagnate.
 //
 // Where a sub-problem of three quarters of the days is small enough for
-// exact dives (employees × those days up to exactCells), the last of
-// several workers interrupts its local search with exact-days descents
+// exact dives (employees × those days up to exactCells), the last worker
+// (with one thread, the only one) interrupts its local search with
+// exact-days descents
 // (daysDescent): each move frees a random three quarters of the days,
 // keeps the others, and solves that sub-problem by a complete branch and
 // price whose bounds include the fixed days' cover, so it either improves
 // the roster or proves that nothing differing only on those days does; a
 // descent ends after daysFails moves without gain. Where weekends are
-// limited, these descents wait for the root LP, start from the best roster
-// found, and are followed by weekend moves (weekendMove): all of the roster
+// limited, these descents wait for the root LP, continue from the best
+// roster found before every move, and are followed by weekend moves (weekendMove): all of the roster
 // is re-planned except which weekend days the employees not freed work,
 // by a complete branch and price that branches on who works which weekend
 // day before any cell. The freed employees are those whose weekends the

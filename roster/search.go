@@ -1345,12 +1345,15 @@ const (
 )
 
 // exactDaysK is the number of days worker i's exact-days moves free, 0
-// for none. They run on the last of several workers (the others keep the
-// root LP's dives and the local search) where the whole LP fits and a
-// move's sub-problem is small enough for exact dives (exactCells).
+// for none. They run on the last worker (the others keep the root LP's
+// dives and the local search; a single worker takes turns at all of them)
+// where the whole LP fits and a move's sub-problem is small enough for
+// exact dives (exactCells). With one thread, 10 s runs on instances 5, 6
+// and 7 reached the optimum in 3, 3 and 2 of 3 seeds with them, against
+// 2, 1 and 0 without (1058-1061 on 7).
 func exactDaysK(p *problem, threads, i int) int {
 	k := p.D * daysShare / 100
-	if threads < 2 || i != threads-1 || p.fair || k < 1 || p.E*k > exactCells || p.E+len(p.cellReq) > maxMasterRows {
+	if i != threads-1 || p.fair || k < 1 || p.E*k > exactCells || p.E+len(p.cellReq) > maxMasterRows {
 		return 0
 	}
 	return k
