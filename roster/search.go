@@ -1465,7 +1465,7 @@ const (
 // weekendDescent applies weekend moves to the current roster until
 // weekendFails in a row gain nothing; only where weekends are limited.
 func (w *worker) weekendDescent(stop *atomic.Bool) {
-	if !w.p.weekendLimited() {
+	if !w.p.weekendLimited() || len(w.p.weekendDays) == 0 {
 		return
 	}
 	for fails := 0; fails < weekendFails && !stop.Load(); {
