@@ -376,7 +376,7 @@ func TestLeaveApprovedReplansPublishedRoster(t *testing.T) {
 	// The same approval event delivered again (as after a relay crash past
 	// the de-duplication window) creates no second re-plan.
 	var seq uint64
-	_ = e.deps.DB.QueryRow(context.Background(), `SELECT stream_seq FROM events WHERE type = 'approval.instance.approved' AND subject = $1`, "approvals/"+inst).Scan(&seq)
+	_ = e.deps.DB.QueryRow(context.Background(), `SELECT stream_seq FROM events WHERE type = 'approval.leave.approved' AND subject = $1`, "approvals/"+inst).Scan(&seq)
 	stream, _ := e.deps.JS.Stream(context.Background(), events.EventsStream)
 	raw, err := stream.GetMsg(context.Background(), seq)
 	if err != nil {
@@ -386,7 +386,23 @@ func TestLeaveApprovedReplansPublishedRoster(t *testing.T) {
 	if _, err := e.deps.JS.PublishMsg(context.Background(), dup.msg("dup-"+inst)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(time.Second)
+	// Handled (acknowledged) by the re-planner, without a second re-plan.
+	cons, err := e.deps.JS.Consumer(context.Background(), events.EventsStream, "replan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline = time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream >= raw.Sequence+1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if info, _ := cons.Info(context.Background()); info.AckFloor.Stream < raw.Sequence+1 {
+		t.Fatalf("the duplicate was never handled: ack floor %d", info.AckFloor.Stream)
+	}
 	var replans int
 	_ = e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM schedules WHERE approval_id = $1`, inst).Scan(&replans)
 	if replans != 1 {
@@ -459,6 +475,62 @@ func TestSwapThatBreaksAHardRuleIsRefusedAtSubmit(t *testing.T) {
 	_ = e.deps.DB.QueryRow(context.Background(), `SELECT count(*) FROM approval_instances WHERE template_id = 'swap'`).Scan(&n)
 	if n != 0 {
 		t.Fatal("a refused swap reached the approvers")
+	}
+}
+
+// An approved shift swap re-plans the published roster with the swap in it.
+func TestSwapApprovedReplansPublishedRoster(t *testing.T) {
+	e := newE2E(t)
+	baseID, model, base := e.publishedRoster(t)
+	dates := model.Dates()
+	e.template(swapTemplate)
+	// Two employees who both work the same day on different shifts trade
+	// them; the first pair whose swap keeps every hard rule is taken.
+	var a, b, inst string
+	var day int
+	for d := 0; d < len(dates) && inst == ""; d++ {
+		for _, x := range model.Employees {
+			for _, y := range model.Employees {
+				sx, sy := base[x.ID][d], base[y.ID][d]
+				if inst != "" || x.ID >= y.ID || sx == "" || sy == "" || sx == sy {
+					continue
+				}
+				for _, p := range []string{x.ID, y.ID} {
+					e.do("PUT", "/api/v1/people/"+p, e.key, map[string]any{"name": p, "manager": "mgr"})
+				}
+				res := e.do("POST", "/api/v1/approvals", e.key, map[string]any{"template_id": "swap", "initiator": x.ID,
+					"form": map[string]any{"person": x.ID, "date": dates[d], "other_person": y.ID, "other_date": dates[d]}}, "Prefer", "wait=10")
+				if res.status == 201 {
+					a, b, day, inst = x.ID, y.ID, d, res.json(t)["id"].(string)
+				}
+			}
+		}
+	}
+	if inst == "" {
+		t.Fatal("no swap of two worked shifts keeps the hard rules")
+	}
+	e.mustAct(inst, map[string]any{"action": "approve", "actor": "mgr"})
+
+	var replanID string
+	for deadline := time.Now().Add(30 * time.Second); replanID == ""; time.Sleep(50 * time.Millisecond) {
+		items := e.do("GET", "/api/v1/schedules?approval_id="+inst, e.key, nil).json(t)["items"].([]any)
+		if len(items) == 1 {
+			replanID = items[0].(map[string]any)["id"].(string)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no re-plan for the approved swap")
+		}
+	}
+	if v := e.waitSchedule(replanID, 30*time.Second, "completed"); v["parent_id"] != baseID {
+		t.Fatalf("re-plan: %v", v)
+	}
+	var out struct {
+		Roster roster.Roster `json:"roster"`
+	}
+	_ = json.Unmarshal(e.do("GET", "/api/v1/schedules/"+replanID+"/roster", e.key, nil).body, &out)
+	if out.Roster[a][day] != base[b][day] || out.Roster[b][day] != base[a][day] {
+		t.Fatalf("on %s: %s works %q and %s works %q, want the swap of %q and %q", dates[day],
+			a, out.Roster[a][day], b, out.Roster[b][day], base[a][day], base[b][day])
 	}
 }
 

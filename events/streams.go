@@ -2,7 +2,9 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -85,9 +87,16 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 
 // ConsumerSpec declares a durable pull consumer.
 type ConsumerSpec struct {
-	Name          string
-	Stream        string
-	Filter        string
+	Name   string
+	Stream string
+	Filter string
+	// Filters, when set, are the consumer's subjects instead of Filter.
+	Filters []string
+	// Superseded are subjects an earlier release filtered on. A durable that
+	// still has one and messages pending on it keeps it, next to the new
+	// subjects, until a start finds it drained: no message it matched is
+	// skipped, and the handler takes both.
+	Superseded    []string
 	MaxDeliver    int
 	AckWait       time.Duration
 	MaxAckPending int
@@ -96,16 +105,32 @@ type ConsumerSpec struct {
 
 // Config is the JetStream consumer configuration of the spec.
 func (s ConsumerSpec) Config() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
+	c := jetstream.ConsumerConfig{
 		Durable:       s.Name,
 		Description:   s.Description,
-		FilterSubject: s.Filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       s.AckWait,
 		MaxDeliver:    s.MaxDeliver,
 		MaxAckPending: s.MaxAckPending,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
+	switch len(s.Filters) {
+	case 0:
+		c.FilterSubject = s.Filter
+	case 1:
+		c.FilterSubject = s.Filters[0]
+	default:
+		c.FilterSubjects = s.Filters
+	}
+	return c
+}
+
+// Subjects are the configured filter subjects of a consumer.
+func Subjects(c jetstream.ConsumerConfig) []string {
+	if c.FilterSubject != "" {
+		return []string{c.FilterSubject}
+	}
+	return c.FilterSubjects
 }
 
 // EnsureStreams creates or updates every declared stream; safe to run at
@@ -121,9 +146,43 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 
 // EnsureConsumer creates or updates a durable consumer.
 func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s ConsumerSpec) (jetstream.Consumer, error) {
-	c, err := js.CreateOrUpdateConsumer(ctx, s.Stream, s.Config())
+	cfg := s.Config()
+	if len(s.Superseded) > 0 {
+		kept, err := supersededPending(ctx, js, s)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s on %s: %w", s.Name, s.Stream, err)
+		}
+		if len(kept) > 0 {
+			cfg.FilterSubject, cfg.FilterSubjects = "", append(kept, Subjects(cfg)...)
+		}
+	}
+	c, err := js.CreateOrUpdateConsumer(ctx, s.Stream, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", s.Name, s.Stream, err)
 	}
 	return c, nil
+}
+
+// supersededPending are the superseded subjects the existing durable still
+// filters on while it has messages pending (delivered or not); none when
+// it is drained or does not exist.
+func supersededPending(ctx context.Context, js jetstream.JetStream, s ConsumerSpec) ([]string, error) {
+	cons, err := js.Consumer(ctx, s.Stream, s.Name)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	info := cons.CachedInfo()
+	if info.NumPending == 0 && info.NumAckPending == 0 {
+		return nil, nil
+	}
+	var kept []string
+	for _, sub := range Subjects(info.Config) {
+		if slices.Contains(s.Superseded, sub) {
+			kept = append(kept, sub)
+		}
+	}
+	return kept, nil
 }

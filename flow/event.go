@@ -26,7 +26,25 @@ const (
 
 	EventCCSent       = "approval.cc.sent"
 	EventCommentAdded = "approval.comment.added"
+
+	// Emitted right after approval.instance.approved when the template's
+	// kind is leave or shift_swap, with the same data: re-planning (and any
+	// HR system) subscribes to these instead of to every approval.
+	EventLeaveApproved     = "approval.leave.approved"
+	EventShiftSwapApproved = "approval.shift_swap.approved"
 )
+
+// KindApprovedEvent is the event a kind adds to approval.instance.approved
+// ("" for the generic kind).
+func KindApprovedEvent(k Kind) string {
+	switch k {
+	case KindLeave:
+		return EventLeaveApproved
+	case KindShiftSwap:
+		return EventShiftSwapApproved
+	}
+	return ""
+}
 
 // Event is one fact Apply produced. The adapter adds org, id and the
 // envelope; everything else a consumer needs is here.

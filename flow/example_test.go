@@ -64,5 +64,6 @@ func Example() {
 	// approval.task.approved upper hr
 	// approval.task.cancelled upper hr
 	// approval.instance.approved end hr
+	// approval.leave.approved end hr
 	// true conflict: instance req-1 is approved
 }

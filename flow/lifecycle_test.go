@@ -414,3 +414,45 @@ func TestTakeBackRegressions(t *testing.T) {
 		}
 	})
 }
+
+// TestKindApprovedEvents: an approved leave or swap adds its kind's event
+// after approval.instance.approved, with the same data; other outcomes and
+// generic templates add nothing.
+func TestKindApprovedEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		kind   Kind
+		reject bool
+		want   []string
+	}{
+		{"generic approved", KindGeneric, false, []string{"task.approved", "instance.approved"}},
+		{"leave approved", KindLeave, false, []string{"task.approved", "instance.approved", "leave.approved"}},
+		{"swap approved", KindShiftSwap, false, []string{"task.approved", "instance.approved", "shift_swap.approved"}},
+		{"leave rejected", KindLeave, true, []string{"task.rejected", "instance.rejected"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tpl := chain(ApprovalSpec{Mode: ModeSingle, Approvers: []ApproverRule{people("mgr")}})
+			tpl.Kind = tc.kind
+			tpl.Form = append(tpl.Form, KindFields(tc.kind)...)
+			h := newHarness(t, tpl)
+			values := map[string]any{"days": 1}
+			for i, f := range KindFields(tc.kind) {
+				values[f.Name] = map[FieldType]any{TypePerson: []string{"alice", "bob"}[i/2], TypeDate: "2026-03-02"}[f.Type]
+			}
+			h.submit("alice", values)
+			if tc.reject {
+				h.do(Command{Action: ActReject, Actor: "mgr", Comment: "no"})
+			} else {
+				h.approve("mgr")
+			}
+			h.wantEvents(tc.want...)
+			if len(h.events) == 3 {
+				generic, kind := h.events[1], h.events[2]
+				kind.Type = generic.Type
+				if !reflect.DeepEqual(generic, kind) {
+					t.Fatalf("kind event differs from instance.approved:\n%+v\n%+v", generic, kind)
+				}
+			}
+		})
+	}
+}

@@ -124,7 +124,7 @@ func TestCC(t *testing.T) {
 	h := newHarness(t, leaveTemplate(t))
 	h.submit("alice", form("person", "alice", "from_date", "2026-03-02", "to_date", "2026-03-02", "days", 1, "type", "sick"))
 	h.approve("mgr")
-	h.wantEvents("task.approved", "cc.sent", "cc.sent", "cc.sent", "instance.approved")
+	h.wantEvents("task.approved", "cc.sent", "cc.sent", "cc.sent", "instance.approved", "leave.approved")
 	var got []string
 	for _, c := range h.st.CCs {
 		got = append(got, c.Person)

@@ -257,7 +257,11 @@ func (a *applier) finish(status Status, node, reason string) error {
 	default:
 		typ = EventInstanceCancelled
 	}
-	a.emit(typ, node, EventData{Status: status, Reason: reason, Round: a.st.Round})
+	data := EventData{Status: status, Reason: reason, Round: a.st.Round}
+	a.emit(typ, node, data)
+	if kindTyp := KindApprovedEvent(a.t.Kind); status == StatusApproved && kindTyp != "" {
+		a.emit(kindTyp, node, data)
+	}
 	return nil
 }
 

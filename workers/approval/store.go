@@ -40,7 +40,7 @@ var EventTypes = []string{
 	flow.EventInstanceWithdrawn, flow.EventInstanceCancelled, flow.EventInstanceReturned, flow.EventInstanceResubmitted,
 	flow.EventTaskCreated, flow.EventTaskApproved, flow.EventTaskRejected, flow.EventTaskTransferred,
 	flow.EventTaskDelegated, flow.EventTaskTimedOut, flow.EventTaskReminded, flow.EventTaskUrged,
-	flow.EventTaskCancelled, flow.EventTaskWithdrawn, flow.EventCCSent, flow.EventCommentAdded, EventCommandRejected, EventTemplateCreated, EventTemplateUpdated, EventTemplateDeleted,
+	flow.EventTaskCancelled, flow.EventTaskWithdrawn, flow.EventCCSent, flow.EventCommentAdded, flow.EventLeaveApproved, flow.EventShiftSwapApproved, EventCommandRejected, EventTemplateCreated, EventTemplateUpdated, EventTemplateDeleted,
 }
 
 // CommandData is the data of an approval command envelope.

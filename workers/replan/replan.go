@@ -28,10 +28,18 @@ import (
 	"github.com/shiftflow/shiftflow/workers/schedule"
 )
 
-// Consumer reads approved approvals from the EVENTS stream.
+// Consumer reads approved leave and shift-swap requests from the EVENTS
+// stream. Until 2026-12 it read every approved instance
+// (evt.approval.instance.approved.>) and looked up each template's kind:
+// one delivery per approval, where most change no roster.
 func Consumer(maxDeliver int, ackWait time.Duration) events.ConsumerSpec {
 	return events.ConsumerSpec{
-		Name: "replan", Stream: events.EventsStream, Filter: "evt.approval.instance.approved.>",
+		Name: "replan", Stream: events.EventsStream,
+		Filters: []string{
+			events.EventSubject(flow.EventLeaveApproved, "*"),
+			events.EventSubject(flow.EventShiftSwapApproved, "*"),
+		},
+		Superseded: []string{"evt.approval.instance.approved.>"},
 		MaxDeliver: maxDeliver, AckWait: ackWait, MaxAckPending: 256,
 		Description: "turns approved leave and shift-swap requests into re-plans of the published rosters",
 	}
