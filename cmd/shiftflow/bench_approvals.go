@@ -285,8 +285,14 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		return exitFail
 	}
 	_ = nc.Flush()
+	measured, err := newKeepAliveClient(c.base, c.token, 1024)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return exitFail
+	}
+	approveBody := []byte(`{"action":"approve","actor":"boss"}`)
 	approve := func(id string) error {
-		st, body, err := c.do("POST", "/api/v1/approvals/"+id+"/actions", map[string]any{"action": "approve", "actor": "boss"})
+		st, body, err := measured.post("/api/v1/approvals/"+id+"/actions", approveBody)
 		if err != nil {
 			return err
 		}
@@ -321,7 +327,8 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		for i, id := range ids {
 			items[i] = map[string]any{"instance_id": id}
 		}
-		st, body, err := c.do("POST", "/api/v1/tasks:batch-approve", map[string]any{"actor": "boss", "items": items})
+		req, _ := json.Marshal(map[string]any{"actor": "boss", "items": items})
+		st, body, err := measured.post("/api/v1/tasks:batch-approve", req)
 		if err != nil || st != 200 {
 			return len(ids)
 		}
