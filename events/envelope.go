@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -73,6 +74,70 @@ func (e Envelope) Validate() error {
 		errs = append(errs, errors.New("time is required"))
 	}
 	return errors.Join(errs...)
+}
+
+// MarshalJSON implements json.Marshaler with AppendJSON.
+func (e Envelope) MarshalJSON() ([]byte, error) {
+	if y := e.Time.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("envelope time %s: year outside 0-9999", e.Time)
+	}
+	// The keys, quotes and time take under 160 bytes.
+	n := 160 + len(e.SpecVersion) + len(e.ID) + len(e.Source) + len(e.Type) + len(e.Subject) + len(e.DataContentType) + len(e.OrgID) + len(e.Actor) + len(e.Data)
+	return e.AppendJSON(make([]byte, 0, n)), nil
+}
+
+// AppendJSON appends the envelope's JSON, the bytes encoding/json would
+// write (for a compact Data without <, > or &) in a fraction of the time:
+// encoding/json re-scans a RawMessage to compact it, which was most of the
+// cost of publishing an event. Data goes in as it is, so it must be valid
+// JSON, as every Data New, Decode and the stored events hold. A time
+// outside years 0-9999 is written anyway; MarshalJSON refuses it.
+func (e Envelope) AppendJSON(b []byte) []byte {
+	b = append(b, `{"specversion":`...)
+	b = appendJSONString(b, e.SpecVersion)
+	b = append(b, `,"id":`...)
+	b = appendJSONString(b, e.ID)
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, e.Source)
+	b = append(b, `,"type":`...)
+	b = appendJSONString(b, e.Type)
+	if e.Subject != "" {
+		b = append(b, `,"subject":`...)
+		b = appendJSONString(b, e.Subject)
+	}
+	b = append(b, `,"time":"`...)
+	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	if e.DataContentType != "" {
+		b = append(b, `,"datacontenttype":`...)
+		b = appendJSONString(b, e.DataContentType)
+	}
+	b = append(b, `,"orgid":`...)
+	b = appendJSONString(b, e.OrgID)
+	if e.Actor != "" {
+		b = append(b, `,"actor":`...)
+		b = appendJSONString(b, e.Actor)
+	}
+	if len(e.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, e.Data...)
+	}
+	return append(b, '}')
+}
+
+// appendJSONString quotes s as encoding/json does. Ids, types and org ids
+// are plain ASCII and take the fast path; anything to escape (quotes,
+// control and HTML characters, non-ASCII) goes through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' || c >= utf8.RuneSelf {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Decode parses and validates an envelope.

@@ -1,7 +1,9 @@
 package events
 
 import (
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -25,4 +27,67 @@ func TestNewIDsAreTimeOrdered(t *testing.T) {
 		}
 		prev = e.ID
 	}
+}
+
+// AppendJSON writes what encoding/json writes for an envelope (compact
+// Data without HTML characters), so every consumer reads the same bytes.
+func TestEnvelopeAppendJSONMatchesEncodingJSON(t *testing.T) {
+	at := time.Date(2026, 12, 5, 14, 3, 4, 123456000, time.UTC)
+	for _, e := range []Envelope{
+		{SpecVersion: "1.0", ID: "0193a1b2-0000-7000-8000-000000000001", Source: "shiftflow/approval", Type: "approval.instance.approved",
+			Subject: "approvals/x", Time: at, DataContentType: "application/json", OrgID: "acme", Actor: "boss", Data: json.RawMessage(`{"a":[1,2,{"b":"c"}]}`)},
+		{SpecVersion: "1.0", ID: "1", Source: "s", Type: "a.b.c", Time: at.In(time.FixedZone("x", 8*3600)), OrgID: "o"},
+		{Subject: "quote \" backslash \\ tab \t nl \n bell \a", Actor: "<b>&</b>", Source: "李雷 ✓ \u2028 \u2029", Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ID: "bad utf-8 \xff\xfe", Time: at, Data: json.RawMessage(`null`)},
+	} {
+		want, err := stdEnvelopeJSON(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
+		}
+		if got, err := json.Marshal(e); err != nil || string(got) != string(want) {
+			t.Errorf("json.Marshal\n got %s\nwant %s (%v)", got, want, err)
+		}
+	}
+	if _, err := (Envelope{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}).MarshalJSON(); err == nil {
+		t.Error("a time past year 9999 was encoded")
+	}
+}
+
+func FuzzEnvelopeAppendJSON(f *testing.F) {
+	f.Add("approvals/x", "boss", "acme", int64(1764943384123456789), `{"k":"v"}`)
+	f.Add("\"<>&\u2028\xff", "\x00\x1f", "", int64(0), `"李"`)
+	f.Fuzz(func(t *testing.T, subject, actor, org string, nanos int64, data string) {
+		raw, err := json.Marshal(data) // Data is always valid JSON
+		if err != nil {
+			t.Skip()
+		}
+		e := Envelope{SpecVersion: SpecVersion, ID: subject + actor, Source: org, Type: "a.b.c", Subject: subject,
+			Time: time.Unix(0, nanos).UTC(), OrgID: org, Actor: actor, Data: raw}
+		want, err := stdEnvelopeJSON(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.AppendJSON(nil); string(got) != string(want) {
+			t.Fatalf("AppendJSON\n got %s\nwant %s", got, want)
+		}
+	})
+}
+
+// stdEnvelopeJSON is encoding/json's encoding of the envelope's fields.
+func stdEnvelopeJSON(e Envelope) ([]byte, error) {
+	return json.Marshal(struct {
+		SpecVersion     string          `json:"specversion"`
+		ID              string          `json:"id"`
+		Source          string          `json:"source"`
+		Type            string          `json:"type"`
+		Subject         string          `json:"subject,omitempty"`
+		Time            time.Time       `json:"time"`
+		DataContentType string          `json:"datacontenttype,omitempty"`
+		OrgID           string          `json:"orgid"`
+		Actor           string          `json:"actor,omitempty"`
+		Data            json.RawMessage `json:"data,omitempty"`
+	}(e))
 }

@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,7 +25,7 @@ func NewPublisher(js jetstream.JetStream, m *metrics.Metrics) *Publisher {
 
 // Message builds the NATS message of an envelope.
 func Message(subject string, e Envelope) (*nats.Msg, error) {
-	body, err := json.Marshal(e)
+	body, err := e.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
