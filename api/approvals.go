@@ -254,7 +254,7 @@ func (s *Server) checkAction(w http.ResponseWriter, r *http.Request, instanceID 
 	// A state this process's worker committed lately may let the command
 	// through without a read (the worker decides anyway); a refusal is only
 	// ever given on the state read from the database.
-	if st, ok := s.deps.ApprovalStates.Get(org, id); ok {
+	if st, ok := s.deps.ApprovalStates.Get(approval.ReaderAPI, org, id); ok {
 		tmpl, err := s.templates.Version(r.Context(), q, org, st.TemplateID, st.TemplateVersion)
 		if err != nil {
 			s.internalError(w, r, err)

@@ -914,7 +914,7 @@ func (e *e2e) cachedState(id string, version int) *flow.Instance {
 	e.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if st, ok := e.states.Get("acme", uuid.MustParse(id)); ok && st.Version >= version {
+		if st, ok := e.states.Get(approval.ReaderAPI, "acme", uuid.MustParse(id)); ok && st.Version >= version {
 			return st
 		}
 		if time.Now().After(deadline) {
@@ -976,7 +976,7 @@ func TestE2EStaleStateCache(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// A finished instance is not kept whole: later reads go to the database.
-	if st, ok := e.states.Get("acme", uuid.MustParse(id)); ok {
+	if st, ok := e.states.Get(approval.ReaderAPI, "acme", uuid.MustParse(id)); ok {
 		t.Fatalf("the cache holds the finished instance (version %d, %s)", st.Version, st.Status)
 	}
 	if e.states.Len() == 0 {

@@ -15,6 +15,7 @@ func init() {
 	registerPool("approval", func(a *app) *workers.Pool {
 		if a.cfg.ApprovalStateCacheSize > 0 {
 			a.approvalStates = approval.NewStates(a.cfg.ApprovalStateCacheSize)
+			a.approvalStates.Lookups = a.metrics.ApprovalStateLookups
 		}
 		return &workers.Pool{
 			Spec:        approval.Consumer(a.cfg.WorkerMaxDeliver, a.cfg.WorkerAckWait),

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -356,6 +357,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return exitFail
 	}
+	lookups0 := stateLookups(c)
 	start, cpu0 := time.Now(), sampleCPU()
 	next.Store(0)
 	step := max(1, *batch)
@@ -390,6 +392,8 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	fmt.Printf("throughput (%s): %d approve actions end to end in %s = %.0f actions/s (HTTP accepted at %.0f/s; %d failed)\n",
 		how, *n, elapsed.Round(time.Millisecond), float64(*n)/elapsed.Seconds(), float64(*n)/accepted.Seconds(), failed.Load())
 	fmt.Printf("  %s\n", cpu0.perAction(sampleCPU(), *n))
+	lookups1 := stateLookups(c)
+	fmt.Printf("  %s\n", lookups1.since(lookups0))
 
 	// Phase 2 measures the steady rate, not the catch-up after phase 1: the
 	// event consumers (webhook fan-out, re-plan) finish its backlog first.
@@ -481,6 +485,7 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		percentile(stamped, 0.5).Round(time.Microsecond*100), percentile(stamped, 0.99).Round(time.Microsecond*100),
 		percentile(delivered, 0.5).Round(time.Microsecond*100), percentile(delivered, 0.99).Round(time.Microsecond*100))
 	fmt.Printf("  %s\n", cpu1.perAction(cpu2, count))
+	fmt.Printf("  %s\n", stateLookups(c).since(lookups1))
 	if *pgStats {
 		if err := printStatements(ctx, count); err != nil {
 			fmt.Fprintln(os.Stderr, "bench: pg_stat_statements:", err)
@@ -551,4 +556,44 @@ func waitConsumersIdle(ctx context.Context, nc *nats.Conn, limit time.Duration) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// lookupCounts are approval_state_cache_lookups_total by "reader result".
+type lookupCounts map[string]float64
+
+var lookupLine = regexp.MustCompile(`^approval_state_cache_lookups_total\{reader="(\w+)",result="(\w+)"\} (\S+)$`)
+
+// stateLookups reads the state cache counters from /metrics (nil when they
+// cannot be read: the report then says so).
+func stateLookups(c *benchClient) lookupCounts {
+	st, body, err := c.do("GET", "/metrics", nil)
+	if err != nil || st != 200 {
+		return nil
+	}
+	out := lookupCounts{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if m := lookupLine.FindStringSubmatch(line); m != nil {
+			v, _ := strconv.ParseFloat(m[3], 64)
+			out[m[1]+" "+m[2]] = v
+		}
+	}
+	return out
+}
+
+// since reports the hit ratio of each reader between two readings: the
+// numbers above depend on it, as every miss reads the instance back.
+func (l lookupCounts) since(before lookupCounts) string {
+	if l == nil || before == nil {
+		return "approval state cache: lookups not readable from /metrics"
+	}
+	var parts []string
+	for _, reader := range []string{"api", "worker"} {
+		hit, miss := l[reader+" hit"]-before[reader+" hit"], l[reader+" miss"]-before[reader+" miss"]
+		if hit+miss == 0 {
+			parts = append(parts, reader+" no lookups")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f%% of %.0f", reader, 100*hit/(hit+miss), hit+miss))
+	}
+	return "approval state cache hits (APPROVAL_STATE_CACHE): " + strings.Join(parts, ", ")
 }

@@ -66,6 +66,10 @@ func TestBenchApprovalsRuns(t *testing.T) {
 	if !strings.Contains(out, "JetStream deliveries per action: approval 1.00, replan 0.00, schedule 0.00, webhook 0.00") {
 		t.Fatalf("deliveries per action not as expected in:\n%s", out)
 	}
+	// Every approve looks its state up once in the API (and the worker).
+	if !regexp.MustCompile(`approval state cache hits \(APPROVAL_STATE_CACHE\): api [\d.]+% of 60, worker [\d.]+% of \d+\n`).MatchString(out) {
+		t.Fatalf("no state cache report for the throughput phase in:\n%s", out)
+	}
 	m := regexp.MustCompile(`latency at 50/s: (\d+) actions, .*\(missing (\d+)\)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no latency phase in:\n%s", out)

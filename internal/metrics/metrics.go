@@ -40,6 +40,7 @@ type Metrics struct {
 	TasksCreated           prometheus.Counter
 	ApprovalInstances      *prometheus.CounterVec
 	ApprovalActionDuration *prometheus.HistogramVec
+	ApprovalStateLookups   *prometheus.CounterVec
 
 	// Webhooks.
 	WebhookDeliveries        *prometheus.CounterVec
@@ -128,6 +129,9 @@ func New() *Metrics {
 			Name: "approval_action_duration_seconds", Help: "Time to apply one approval command in the worker, by action.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"action"}),
+		ApprovalStateLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "approval_state_cache_lookups_total", Help: "Reads of the in-memory approval state cache (APPROVAL_STATE_CACHE) by reader (api, worker) and result (hit, miss); a miss reads the instance from PostgreSQL.",
+		}, []string{"reader", "result"}),
 		WebhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "webhook_deliveries_total", Help: "Webhook delivery attempts by outcome (success, retry, dead, gone, disabled, blocked).",
 		}, []string{"status"}),
@@ -161,6 +165,10 @@ func New() *Metrics {
 	for _, a := range ApprovalActions {
 		m.ApprovalActionDuration.WithLabelValues(a)
 	}
+	for _, reader := range []string{"api", "worker"} {
+		m.ApprovalStateLookups.WithLabelValues(reader, "hit")
+		m.ApprovalStateLookups.WithLabelValues(reader, "miss")
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(m.all()...)
 	return m
@@ -173,7 +181,7 @@ func (m *Metrics) all() []prometheus.Collector {
 		m.DBConnsActive, m.DBConnsIdle, m.DBConnsMax,
 		m.CommandsPublished, m.EventsPublished, m.EventsLeftToRelay, m.EventsProcessed, m.EventDuration,
 		m.ConsumerPending, m.OutboxPending, m.FailedEvents,
-		m.TasksCreated, m.ApprovalInstances, m.ApprovalActionDuration,
+		m.TasksCreated, m.ApprovalInstances, m.ApprovalActionDuration, m.ApprovalStateLookups,
 		m.WebhookDeliveries, m.WebhookDeliveryDuration, m.WebhookEndpointsDisabled,
 		m.CleanupDeleted, m.ScheduleGenerations, m.ScheduleDuration, m.ConstraintEvaluations,
 	}

@@ -69,7 +69,7 @@ func (h *Handler) HandleBatch(ctx context.Context, tx *workers.Tx, msgs []*worke
 	// commands are applied one by one from fresh reads.
 	insts := map[uuid.UUID]*batchInstance{}
 	for _, c := range cmds {
-		if st, ok := h.States.Get(c.env.OrgID, c.id); ok {
+		if st, ok := h.States.Get(ReaderWorker, c.env.OrgID, c.id); ok {
 			insts[c.id] = &batchInstance{org: c.env.OrgID, loaded: st, oldVersion: st.Version, current: st, cached: true}
 		} else {
 			ids = append(ids, c.id)

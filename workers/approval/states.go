@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shiftflow/shiftflow/flow"
 )
@@ -24,7 +25,17 @@ import (
 type States struct {
 	mu  sync.Mutex
 	lru *simplelru.LRU[uuid.UUID, State]
+	// Lookups, when set, counts Get calls by reader and result (hit, miss):
+	// a low hit rate says APPROVAL_STATE_CACHE is smaller than the approvals
+	// in progress.
+	Lookups *prometheus.CounterVec
 }
+
+// Readers of the cache, the reader label of Lookups.
+const (
+	ReaderAPI    = "api"
+	ReaderWorker = "worker"
+)
 
 // State is one cached instance. A finished instance is kept only as its
 // version (Instance nil): few commands follow a final decision, and
@@ -47,16 +58,24 @@ func NewStates(size int) *States {
 	return &States{lru: l}
 }
 
-// Get returns the cached state of instance id in org. A nil *States is an
-// empty cache.
-func (s *States) Get(org string, id uuid.UUID) (*flow.Instance, bool) {
+// Get returns the cached state of instance id in org for reader. A nil
+// *States is an empty cache.
+func (s *States) Get(reader, org string, id uuid.UUID) (*flow.Instance, bool) {
 	if s == nil {
 		return nil, false
 	}
 	s.mu.Lock()
 	st, ok := s.lru.Get(id)
 	s.mu.Unlock()
-	if !ok || st.Org != org || st.Instance == nil {
+	hit := ok && st.Org == org && st.Instance != nil
+	if s.Lookups != nil {
+		result := "miss"
+		if hit {
+			result = "hit"
+		}
+		s.Lookups.WithLabelValues(reader, result).Inc()
+	}
+	if !hit {
 		return nil, false
 	}
 	return st.Instance, true

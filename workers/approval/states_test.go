@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/shiftflow/shiftflow/flow"
 )
@@ -31,7 +33,7 @@ func TestStates(t *testing.T) {
 		{"least recently used goes first", func(s *States) {
 			s.Put("acme", id, v(1))
 			s.Put("acme", other, v(1))
-			s.Get("acme", id)
+			s.Get(ReaderWorker, "acme", id)
 			s.Put("acme", uuid.New(), v(1)) // size 2: other goes
 		}, "acme", 1, 2},
 	}
@@ -40,7 +42,7 @@ func TestStates(t *testing.T) {
 			s := NewStates(2)
 			tt.do(s)
 			got := 0
-			if st, ok := s.Get(tt.org, id); ok {
+			if st, ok := s.Get(ReaderWorker, tt.org, id); ok {
 				got = st.Version
 			}
 			if got != tt.want {
@@ -54,15 +56,35 @@ func TestStates(t *testing.T) {
 	s := NewStates(2)
 	s.Put("acme", id, v(1))
 	s.Put("acme", other, v(1))
-	s.Get("acme", id)
+	s.Get(ReaderWorker, "acme", id)
 	s.Put("acme", uuid.New(), v(1))
-	if _, ok := s.Get("acme", other); ok {
+	if _, ok := s.Get(ReaderWorker, "acme", other); ok {
 		t.Fatal("the least recently used instance was kept")
 	}
 	var none *States // a process without the approval pool
 	none.Put("acme", id, v(1))
 	none.Forget(id)
-	if _, ok := none.Get("acme", id); ok || none.Len() != 0 {
+	if _, ok := none.Get(ReaderWorker, "acme", id); ok || none.Len() != 0 {
 		t.Fatal("a nil cache must be empty")
+	}
+}
+
+// Lookups counts every read by reader and result.
+func TestStatesCountLookups(t *testing.T) {
+	s := NewStates(2)
+	s.Lookups = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lookups"}, []string{"reader", "result"})
+	id := uuid.New()
+	s.Get(ReaderAPI, "acme", id)
+	s.Put("acme", id, &flow.Instance{Version: 1, Status: flow.StatusRunning})
+	s.Get(ReaderAPI, "acme", id)
+	s.Get(ReaderWorker, "acme", id)
+	s.Get(ReaderWorker, "globex", id) // another org's instance is a miss
+	for _, c := range []struct {
+		reader, result string
+		want           float64
+	}{{ReaderAPI, "hit", 1}, {ReaderAPI, "miss", 1}, {ReaderWorker, "hit", 1}, {ReaderWorker, "miss", 1}} {
+		if got := testutil.ToFloat64(s.Lookups.WithLabelValues(c.reader, c.result)); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.reader, c.result, got, c.want)
+		}
 	}
 }
