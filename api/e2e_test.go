@@ -924,6 +924,61 @@ func (e *e2e) cachedState(id string, version int) *flow.Instance {
 	}
 }
 
+// An approve whose state is not in memory (another replica's instance, or
+// an API process without the approval worker) is checked against the task
+// projection alone; every other outcome still comes from the whole state.
+func TestE2EApproveCheckWithoutCachedState(t *testing.T) {
+	e := newE2E(t)
+	tmpl := e.template(opsTemplate)
+	id := e.submit(tmpl, "alice", map[string]any{"days": 1})
+	uid := uuid.MustParse(id)
+	e.cachedState(id, 1)
+	approve := func(body map[string]any, want int) {
+		t.Helper()
+		e.states.Forget(uid)
+		if res := e.do("POST", "/api/v1/approvals/"+id+"/actions", e.key, body); res.status != want {
+			t.Fatalf("%v: %d %s, want %d", body, res.status, res.body, want)
+		}
+	}
+	read := func() bool {
+		_, ok := e.states.Get(approval.ReaderAPI, "acme", uid)
+		return ok
+	}
+	e.stopWorkers()
+	approve(map[string]any{"action": "approve", "actor": "bob"}, 403) // holds no task
+	if !read() {
+		t.Fatal("a refusal was not decided on the state read from the database")
+	}
+	approve(map[string]any{"action": "approve", "actor": "mgr"}, 202)
+	if read() {
+		t.Fatal("an approve by the task's holder read the whole state")
+	}
+	approve(map[string]any{"action": "approve", "actor": "mgr", "task_id": "nope"}, 404)
+	e.startWorkers()
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Equal(openAssignees(e.get(id)), []string{"cto"}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("open tasks %v, want cto's", openAssignees(e.get(id)))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cto := taskOf(e.get(id), "cto")
+	e.stopWorkers()
+	approve(map[string]any{"action": "approve", "actor": "cto", "task_id": cto}, 202)
+	if read() {
+		t.Fatal("an approve naming the holder's task read the whole state")
+	}
+	approve(map[string]any{"action": "approve", "actor": "mgr"}, 409) // decided already
+	e.startWorkers()
+	for e.get(id)["status"] != "approved" {
+		if time.Now().After(deadline.Add(10 * time.Second)) {
+			t.Fatalf("status %v, want approved", e.get(id)["status"])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	approve(map[string]any{"action": "approve", "actor": "cto"}, 409) // finished
+}
+
 // TestE2EStaleStateCache: the state cache may be older than the database
 // (another process applied a command). The API and the worker must still
 // decide on the current state: a command the old state allows is refused,
