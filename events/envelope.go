@@ -76,8 +76,10 @@ func (e Envelope) Validate() error {
 	return errors.Join(errs...)
 }
 
-// MarshalJSON implements json.Marshaler with AppendJSON.
-func (e Envelope) MarshalJSON() ([]byte, error) {
+// Encode is the envelope's JSON (AppendJSON into a buffer of the right
+// size). It is deliberately not MarshalJSON: views that embed Envelope
+// would inherit it and lose their own fields.
+func (e Envelope) Encode() ([]byte, error) {
 	if y := e.Time.Year(); y < 0 || y > 9999 {
 		return nil, fmt.Errorf("envelope time %s: year outside 0-9999", e.Time)
 	}
@@ -91,7 +93,7 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 // encoding/json re-scans a RawMessage to compact it, which was most of the
 // cost of publishing an event. Data goes in as it is, so it must be valid
 // JSON, as every Data New, Decode and the stored events hold. A time
-// outside years 0-9999 is written anyway; MarshalJSON refuses it.
+// outside years 0-9999 is written anyway; Encode refuses it.
 func (e Envelope) AppendJSON(b []byte) []byte {
 	b = append(b, `{"specversion":`...)
 	b = appendJSONString(b, e.SpecVersion)

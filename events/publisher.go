@@ -25,7 +25,7 @@ func NewPublisher(js jetstream.JetStream, m *metrics.Metrics) *Publisher {
 
 // Message builds the NATS message of an envelope.
 func Message(subject string, e Envelope) (*nats.Msg, error) {
-	body, err := e.MarshalJSON()
+	body, err := e.Encode()
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 // on it are pending, so none is skipped, and drops it once drained.
 func TestEnsureConsumerKeepsSupersededFilterUntilDrained(t *testing.T) {
 	ctx := context.Background()
-	nc, js := testenv.NATS(t).Connect(t)
+	_, js := testenv.NATS(t).Connect(t)
 	if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -50,10 +50,7 @@ func TestEnsureConsumerKeepsSupersededFilterUntilDrained(t *testing.T) {
 	if _, err := EnsureConsumer(ctx, js, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := nc.Publish("evt.approval.instance.approved.acme", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
+	if _, err := js.Publish(ctx, "evt.approval.instance.approved.acme", []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
 	c, err = EnsureConsumer(ctx, js, next)
