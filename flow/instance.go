@@ -266,6 +266,29 @@ func (in *Instance) OpenTasks() []Task {
 	return out
 }
 
+// MayApprove reports whether actor may approve on in, naming taskID or
+// no task: in is running and actor holds exactly one open task, or the open
+// task taskID. That is all Apply asks of an approve (the property test
+// holds the two equal), so an adapter can let an approve through on a
+// stored state, or on the task projection, without applying it; Apply
+// says why when it does not hold.
+func (in *Instance) MayApprove(actor, taskID string) bool {
+	if in.Status != StatusRunning {
+		return false
+	}
+	held := 0
+	for _, t := range in.Tasks {
+		if t.Assignee != actor || t.State != TaskOpen {
+			continue
+		}
+		if taskID != "" && t.ID == taskID {
+			return true
+		}
+		held++
+	}
+	return taskID == "" && held == 1
+}
+
 // Assignees returns the distinct people holding open tasks, in task order.
 func (in *Instance) Assignees() []string {
 	var out []string

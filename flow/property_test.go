@@ -369,6 +369,7 @@ func TestPropertyRandomFlows(t *testing.T) {
 			}
 			for range r.IntN(60) {
 				h.try(randomCommand(r, h))
+				checkMayApprove(t, h)
 			}
 			drive(h, 300)
 			if !h.st.Status.Terminal() {
@@ -397,6 +398,30 @@ func TestPropertyAllApproveTerminates(t *testing.T) {
 			}
 		} else if h.st.Status != StatusApproved {
 			t.Fatalf("seed %d: %s", seed, h.st.Status)
+		}
+	}
+}
+
+// checkMayApprove: Instance.MayApprove agrees with Check on an approve, for
+// every person, naming no task, each task, or one that does not exist.
+func checkMayApprove(t *testing.T, h *harness) {
+	t.Helper()
+	people := []string{"alice", "bob", "carol", "dave", "erin", "mgr", "cto", "ceo", "hr1", "hr2", "fin1"}
+	taskIDs := []string{"", "nope"}
+	for _, tk := range h.st.Tasks {
+		people = append(people, tk.Assignee)
+		taskIDs = append(taskIDs, tk.ID)
+	}
+	for _, actor := range people {
+		for _, id := range taskIDs {
+			err := Check(h.tpl, h.st, Command{Action: ActApprove, Actor: actor, TaskID: id, At: h.now.Add(time.Second)}, h.dir)
+			var fe *Error
+			if err != nil && !errors.As(err, &fe) {
+				t.Fatalf("approve by %s (task %q): not a refusal: %v", actor, id, err)
+			}
+			if got := h.st.MayApprove(actor, id); got != (err == nil) {
+				t.Fatalf("MayApprove(%s, %q) = %v, but Check says %v\nstate: %s", actor, id, got, err, dump(h.st))
+			}
 		}
 	}
 }
