@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +53,10 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}
 		if len(key) > 255 {
 			problem(w, r, http.StatusBadRequest, "Idempotency-Key is longer than 255 characters")
+			return
+		}
+		if strings.IndexFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0 {
+			problem(w, r, http.StatusBadRequest, "Idempotency-Key must be printable ASCII")
 			return
 		}
 		body, err := io.ReadAll(r.Body)

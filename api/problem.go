@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,10 +146,24 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 			return false
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			problem(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body exceeds %d bytes", maxErr.Limit))
+		} else {
+			problem(w, r, http.StatusBadRequest, "cannot read the body: "+err.Error())
+		}
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
+		if path, found := jsonNUL(body); found {
+			problem(w, r, http.StatusUnprocessableEntity, "a text field holds a NUL character", nulField(path))
+			return false
+		}
 		if dec.More() {
 			problem(w, r, http.StatusBadRequest, "the body holds more than one JSON value")
 			return false

@@ -91,6 +91,10 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 			problem(w, r, http.StatusRequestEntityTooLarge, "the body exceeds the size limit")
 			return
 		}
+		if line := textLine(body); line > 0 {
+			problem(w, r, http.StatusUnprocessableEntity, "the NRP text is invalid", FieldError{Field: fmt.Sprintf("body (line %d)", line), Reason: textReason})
+			return
+		}
 		qs := r.URL.Query()
 		req.Name, req.TimeLimit = qs.Get("name"), qs.Get("time_limit")
 		if sd := qs.Get("seed"); sd != "" {

@@ -77,7 +77,7 @@ func newServer(d Deps, withAPI bool) *Server {
 	s.replanner = replan.FromConfig(d.DB, d.Publisher, d.Config)
 	s.webhookPolicy = netguard.New(netguard.WithAllowedPrefixes(allow...), netguard.WithHTTPSOnly(d.Config.WebhookHTTPSOnly))
 	r := chi.NewRouter()
-	r.Use(s.observe, s.limitBody)
+	r.Use(s.observe, s.limitBody, requireText)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path+"; see /openapi.json")
 	})
