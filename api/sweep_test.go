@@ -134,6 +134,9 @@ func TestEveryRouteAnswersBadInputWithAProblem(t *testing.T) {
 						{"Idempotency-Key": "\xff\xfe"},
 						{"X-Request-ID": "\xff\xfe"},
 						{"Prefer": "wait=\xff"},
+						{"Last-Event-ID": "garbage"},
+						{"Last-Event-ID": "99999999999999999999"},
+						{"Last-Event-ID": "-1"},
 					} {
 						var b []byte
 						if op.RequestBody != nil {
