@@ -185,6 +185,16 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	durable := fs.Bool("durable", true, "PostgreSQL with fsync on (off measures the software, not the disk)")
 	pgStats := fs.Bool("pgstats", false, "print the statements PostgreSQL ran per action in the latency phase (pg_stat_statements)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the shiftflow process (not Postgres) during the measured phases to this file")
+	timeline := fs.String("timeline", "", "write every action of the latency phase to this CSV file: send time, outcome latency, when the API stamped the command, when HTTP answered")
+	pgSettings := map[string]string{}
+	fs.Func("pg", "a setting for the bench's PostgreSQL, name=value (repeatable), e.g. -pg synchronous_commit=off", func(v string) error {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return fmt.Errorf("want name=value, got %q", v)
+		}
+		pgSettings[name] = value
+		return nil
+	})
 	memProfile := fs.String("memprofile", "", "write the shiftflow process's allocations to this file at the end and at the start of the measured phases (FILE.start); compare with go tool pprof -sample_index=alloc_space -diff_base FILE.start")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -194,8 +204,9 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	if *pgStats {
-		benchPGSettings = map[string]string{"shared_preload_libraries": "pg_stat_statements"}
+		pgSettings["shared_preload_libraries"] = "pg_stat_statements"
 	}
+	benchPGSettings = pgSettings
 	base, natsURL, token, stop, err := benchEnv(ctx, *durable, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -469,6 +480,12 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 			delivered = append(delivered, at.Sub(evTime["approvals/"+ids[i]]))
 		}
 	}
+	if *timeline != "" {
+		if err := writeTimeline(*timeline, sent[*n:*n+count], acceptedAt[*n:*n+count], ids[*n:*n+count], seen, evTime); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return exitFail
+		}
+	}
 	slices.Sort(stamped)
 	slices.Sort(delivered)
 	var acc []time.Duration
@@ -480,6 +497,9 @@ func runBenchApprovals(ctx context.Context, args []string) int {
 	fmt.Printf("latency at %d/s: %d actions, p50 %s, p90 %s, p99 %s, max %s (missing %d)\n", *rate, len(lat),
 		percentile(lat, 0.5).Round(time.Microsecond*100), percentile(lat, 0.9).Round(time.Microsecond*100),
 		percentile(lat, 0.99).Round(time.Microsecond*100), percentile(lat, 1).Round(time.Microsecond*100), count-len(lat))
+	if gap, at := longestPause(seen, ids[*n:*n+count], begin); gap > 0 {
+		fmt.Printf("  longest pause between outcomes: %s, %s into the phase\n", gap.Round(time.Millisecond), at.Round(10*time.Millisecond))
+	}
 	fmt.Printf("  HTTP 202 after p50 %s, p99 %s\n", percentile(acc, 0.5).Round(time.Microsecond*100), percentile(acc, 0.99).Round(time.Microsecond*100))
 	fmt.Printf("  command stamped by the API after p50 %s, p99 %s; from there to the outcome event p50 %s, p99 %s\n",
 		percentile(stamped, 0.5).Round(time.Microsecond*100), percentile(stamped, 0.99).Round(time.Microsecond*100),
@@ -596,4 +616,40 @@ func (l lookupCounts) since(before lookupCounts) string {
 		parts = append(parts, fmt.Sprintf("%s %.1f%% of %.0f", reader, 100*hit/(hit+miss), hit+miss))
 	}
 	return "approval state cache hits (APPROVAL_STATE_CACHE): " + strings.Join(parts, ", ")
+}
+
+// longestPause is the longest time no outcome arrived while the latency
+// phase ran, and when it began: a stall of the pipeline shows here as one
+// long pause rather than as many slow actions.
+func longestPause(seen map[string]time.Time, ids []string, begin time.Time) (gap, at time.Duration) {
+	var times []time.Time
+	for _, id := range ids {
+		if t, ok := seen["approvals/"+id]; ok {
+			times = append(times, t)
+		}
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	for i := 1; i < len(times); i++ {
+		if d := times[i].Sub(times[i-1]); d > gap {
+			gap, at = d, times[i-1].Sub(begin)
+		}
+	}
+	return gap, at
+}
+
+// writeTimeline writes one CSV row per action of the latency phase, in
+// send order, times in milliseconds after its send (empty when the outcome
+// never arrived).
+func writeTimeline(path string, sent, accepted []time.Time, ids []string, seen, stamped map[string]time.Time) error {
+	var b strings.Builder
+	b.WriteString("sent_unix_us,outcome_ms,stamped_ms,http_ms\n")
+	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 3, 64) }
+	for i, id := range ids {
+		out, st := "", ""
+		if t, ok := seen["approvals/"+id]; ok {
+			out, st = ms(t.Sub(sent[i])), ms(stamped["approvals/"+id].Sub(sent[i]))
+		}
+		fmt.Fprintf(&b, "%d,%s,%s,%s\n", sent[i].UnixMicro(), out, st, ms(accepted[i].Sub(sent[i])))
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -56,7 +56,12 @@ func TestBenchApprovalsRuns(t *testing.T) {
 			t.Fatalf("allocation profile %s: %d bytes, %v", f, len(b), err)
 		}
 	}
-	out := run("-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false", "-pgstats")
+	if code := runBenchApprovals(context.Background(), []string{"-pg", "no-equals-sign"}); code != exitUsage {
+		t.Fatalf("-pg without name=value: exit %d", code)
+	}
+	timeline := filepath.Join(t.TempDir(), "timeline.csv")
+	out := run("-n", "60", "-clients", "4", "-rate", "50", "-duration", "1s", "-durable=false", "-pgstats",
+		"-timeline", timeline, "-pg", "log_min_duration_statement=10000")
 	if m := regexp.MustCompile(`throughput \(one request per action\): 60 approve actions end to end .*; 0 failed\)`).FindString(out); m == "" {
 		t.Fatalf("no complete throughput phase in:\n%s", out)
 	}
@@ -76,6 +81,23 @@ func TestBenchApprovalsRuns(t *testing.T) {
 	}
 	if n, _ := strconv.Atoi(m[1]); n != 50 || m[2] != "0" {
 		t.Fatalf("latency phase observed %s outcomes, %s missing:\n%s", m[1], m[2], out)
+	}
+	if !regexp.MustCompile(`longest pause between outcomes: \d+ms, [\d.]+m?s into the phase`).MatchString(out) {
+		t.Fatalf("no longest pause in:\n%s", out)
+	}
+	rows, err := os.ReadFile(timeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(rows)), "\n")
+	if len(lines) != 51 || lines[0] != "sent_unix_us,outcome_ms,stamped_ms,http_ms" {
+		t.Fatalf("timeline: %d lines, header %q", len(lines), lines[0])
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != 4 || f[1] == "" {
+			t.Fatalf("timeline row %q: want four fields with the outcome", l)
+		}
 	}
 	// Both phases report their allocations; an action decodes, stores and
 	// forwards JSON, so it allocates something.
