@@ -2,10 +2,13 @@ package events
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shiftflow/shiftflow/db"
 	"github.com/shiftflow/shiftflow/db/dbsqlc"
@@ -76,4 +79,46 @@ func BenchmarkRelay(b *testing.B) {
 		published += n
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkDuplicateWindowMemory measures what the embedded server keeps
+// per message while its Nats-Msg-Id is inside the duplicate window
+// (NATS_DUPLICATE_WINDOW): the heap retained per stored message with ids,
+// against the same messages without.
+func BenchmarkDuplicateWindowMemory(b *testing.B) {
+	for _, withID := range []bool{false, true} {
+		name := map[bool]string{false: "without-ids", true: "with-ids"}[withID]
+		b.Run(name, func(b *testing.B) {
+			_, js := testenv.NATS(b).Connect(b)
+			ctx := context.Background()
+			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DEDUP", Subjects: []string{"dedup.>"},
+				Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute}); err != nil {
+				b.Fatal(err)
+			}
+			heap := func() uint64 {
+				runtime.GC()
+				runtime.GC()
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				return m.HeapAlloc
+			}
+			before := heap()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var opts []jetstream.PublishOpt
+				if withID {
+					opts = append(opts, jetstream.WithMsgID(uuid.Must(uuid.NewV7()).String()))
+				}
+				if _, err := js.PublishAsync("dedup.x", []byte(`{"a":1}`), opts...); err != nil {
+					b.Fatal(err)
+				}
+				if i%4096 == 4095 {
+					<-js.PublishAsyncComplete()
+				}
+			}
+			<-js.PublishAsyncComplete()
+			b.StopTimer()
+			b.ReportMetric(float64(int64(heap())-int64(before))/float64(b.N), "retained-B/msg")
+		})
+	}
 }

@@ -41,7 +41,7 @@ func (o StreamOptions) withDefaults() StreamOptions {
 		o.EventsMaxAge = 7 * 24 * time.Hour
 	}
 	if o.DuplicateWindow == 0 {
-		o.DuplicateWindow = 10 * time.Minute
+		o.DuplicateWindow = 2 * time.Minute // NATS_DUPLICATE_WINDOW's default
 	}
 	return o
 }

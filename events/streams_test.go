@@ -95,3 +95,43 @@ func TestEnsureConsumerKeepsSupersededFilterUntilDrained(t *testing.T) {
 		t.Fatalf("drained: filters %v, want %v", got, next.Filters)
 	}
 }
+
+// Streams made by an earlier release (a 10-minute duplicate window) take
+// the configured window on the next start, and it de-duplicates within it.
+func TestEnsureStreamsAppliesTheDuplicateWindow(t *testing.T) {
+	ctx := context.Background()
+	_, js := testenv.NATS(t).Connect(t)
+	if err := EnsureStreams(ctx, js, StreamOptions{DuplicateWindow: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureStreams(ctx, js, StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{CommandsStream, EventsStream} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := s.CachedInfo().Config.Duplicates; d != 2*time.Minute {
+			t.Errorf("%s: duplicate window %s, want the 2m default", name, d)
+		}
+	}
+	if err := EnsureStreams(ctx, js, StreamOptions{DuplicateWindow: 5 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.CachedInfo().Config.Duplicates; d != 5*time.Minute {
+		t.Fatalf("duplicate window %s, want 5m", d)
+	}
+	first, err := js.Publish(ctx, "evt.test.dedup.acme", []byte("{}"), jetstream.WithMsgID("e-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := js.Publish(ctx, "evt.test.dedup.acme", []byte("{}"), jetstream.WithMsgID("e-1"))
+	if err != nil || !again.Duplicate || again.Sequence != first.Sequence {
+		t.Fatalf("re-publish: %+v, %v", again, err)
+	}
+}

@@ -145,7 +145,7 @@ func (a *app) connectNATS(ctx context.Context, mayEmbed bool) error {
 	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return events.EnsureStreams(sctx, a.js, events.StreamOptions{
-		Replicas: a.cfg.NATSReplicas, EventsMaxAge: a.cfg.EventsMaxAge,
+		Replicas: a.cfg.NATSReplicas, EventsMaxAge: a.cfg.EventsMaxAge, DuplicateWindow: a.cfg.NATSDuplicateWindow,
 	})
 }
 

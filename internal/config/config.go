@@ -41,11 +41,12 @@ type Config struct {
 	DBMaxConnLifetime time.Duration `envconfig:"DB_MAX_CONN_LIFETIME" default:"1h" desc:"recycle connections after"`
 	DBMaxConnIdleTime time.Duration `envconfig:"DB_MAX_CONN_IDLE_TIME" default:"5m" desc:"close idle connections after"`
 
-	NATSURL          string        `envconfig:"NATS_URL" desc:"NATS server URL(s), comma-separated; empty = embedded JetStream server"`
-	NATSStoreDir     string        `envconfig:"NATS_STORE_DIR" default:".data/nats" desc:"JetStream store of the embedded server"`
-	NATSEmbeddedPort int           `envconfig:"NATS_EMBEDDED_PORT" default:"4222" desc:"client port of the embedded server (-1 = random), for subscribers outside this process"`
-	NATSReplicas     int           `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (3 on a 3-node cluster)"`
-	EventsMaxAge     time.Duration `envconfig:"EVENTS_MAX_AGE" default:"168h" desc:"how long the EVENTS stream retains events"`
+	NATSURL             string        `envconfig:"NATS_URL" desc:"NATS server URL(s), comma-separated; empty = embedded JetStream server"`
+	NATSStoreDir        string        `envconfig:"NATS_STORE_DIR" default:".data/nats" desc:"JetStream store of the embedded server"`
+	NATSEmbeddedPort    int           `envconfig:"NATS_EMBEDDED_PORT" default:"4222" desc:"client port of the embedded server (-1 = random), for subscribers outside this process"`
+	NATSReplicas        int           `envconfig:"NATS_REPLICAS" default:"1" desc:"stream replicas (3 on a 3-node cluster)"`
+	NATSDuplicateWindow time.Duration `envconfig:"NATS_DUPLICATE_WINDOW" default:"2m" desc:"how long the streams remember Nats-Msg-Id values to drop a re-published message (about 130 bytes of server memory per message in the window)"`
+	EventsMaxAge        time.Duration `envconfig:"EVENTS_MAX_AGE" default:"168h" desc:"how long the EVENTS stream retains events"`
 
 	WorkerApprovalConcurrency int           `envconfig:"WORKER_APPROVAL_CONCURRENCY" default:"4" desc:"concurrent approval transactions per process, each applying up to WORKER_BATCH_SIZE commands"`
 	WorkerScheduleConcurrency int           `envconfig:"WORKER_SCHEDULE_CONCURRENCY" desc:"concurrent solver runs per process (default: CPU cores)"`
@@ -188,10 +189,13 @@ func (c *Config) Validate() error {
 	positive("WORKER_ACK_WAIT", c.WorkerAckWait)
 	positive("IDEMPOTENCY_TTL", c.IdempotencyTTL)
 	positive("OUTBOX_POLL_INTERVAL", c.OutboxPollInterval)
-	// Well inside the streams' 10-minute duplicate window: the relay's
-	// re-publish of a forwarded event must be recognised as a duplicate.
-	if c.OutboxForwardGrace < 0 || c.OutboxForwardGrace > 5*time.Minute {
-		bad("OUTBOX_FORWARD_GRACE", c.OutboxForwardGrace.String(), "between 0 (off) and 5m")
+	if c.NATSDuplicateWindow < time.Minute || c.NATSDuplicateWindow > 24*time.Hour {
+		bad("NATS_DUPLICATE_WINDOW", c.NATSDuplicateWindow.String(), "between 1m and 24h")
+	}
+	// Well inside the streams' duplicate window: the relay's re-publish of
+	// a forwarded event must be recognised as a duplicate.
+	if limit := min(5*time.Minute, c.NATSDuplicateWindow/2); c.OutboxForwardGrace < 0 || c.OutboxForwardGrace > limit {
+		bad("OUTBOX_FORWARD_GRACE", c.OutboxForwardGrace.String(), "between 0 (off) and "+shortDuration(limit)+" (half of NATS_DUPLICATE_WINDOW, at most 5m)")
 	}
 	positive("TEMPLATE_CACHE_TTL", c.TemplateCacheTTL)
 	positive("SCHEDULE_DEFAULT_TIME_LIMIT", c.ScheduleDefaultTimeLimit)
@@ -330,4 +334,16 @@ func ParseSchedule(s string) ([]time.Duration, error) {
 		return nil, fmt.Errorf("1 to 50 entries")
 	}
 	return out, nil
+}
+
+// shortDuration prints 1m or 90s rather than 1m0s.
+func shortDuration(d time.Duration) string {
+	out := d.String()
+	if strings.HasSuffix(out, "m0s") {
+		out = strings.TrimSuffix(out, "0s")
+	}
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadDefaults(t *testing.T) {
@@ -44,8 +45,10 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"RATE_LIMIT_RPS", "-1", "a positive number"},
 		{"DATABASE_URL", "mysql://x", "postgres://"},
 		{"DB_SSLMODE", "maybe", "one of disable"},
-		{"OUTBOX_FORWARD_GRACE", "-1s", "between 0 (off) and 5m"},
-		{"OUTBOX_FORWARD_GRACE", "20m", "between 0 (off) and 5m"},
+		{"OUTBOX_FORWARD_GRACE", "-1s", "between 0 (off) and 1m"},
+		{"OUTBOX_FORWARD_GRACE", "20m", "between 0 (off) and 1m (half of NATS_DUPLICATE_WINDOW"},
+		{"NATS_DUPLICATE_WINDOW", "10s", "between 1m and 24h"},
+		{"NATS_DUPLICATE_WINDOW", "soon", "a duration"},
 		{"REPLAN_CHANGE_WEIGHT", "-3", "auto, or an integer zero or more"},
 		{"REPLAN_CHANGE_WEIGHT", "high", "auto, or an integer zero or more"},
 	}
@@ -60,6 +63,21 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 				t.Fatalf("error %q does not name %s and %q", err, c.env, c.want)
 			}
 		})
+	}
+}
+
+// The relay's grace must stay inside the duplicate window, whose size sets
+// the limit.
+func TestForwardGraceFollowsTheDuplicateWindow(t *testing.T) {
+	t.Setenv("NATS_DUPLICATE_WINDOW", "10m")
+	t.Setenv("OUTBOX_FORWARD_GRACE", "4m")
+	c, err := Load()
+	if err != nil || c.NATSDuplicateWindow != 10*time.Minute || c.OutboxForwardGrace != 4*time.Minute {
+		t.Fatalf("10m window, 4m grace: %+v, %v", c, err)
+	}
+	t.Setenv("NATS_DUPLICATE_WINDOW", "3m")
+	if _, err := Load(); err == nil || !strings.Contains(err.Error(), "between 0 (off) and 1m30s (half of NATS_DUPLICATE_WINDOW") {
+		t.Fatalf("3m window, 4m grace: %v", err)
 	}
 }
 
