@@ -164,8 +164,11 @@ func EnsureConsumer(ctx context.Context, js jetstream.JetStream, s ConsumerSpec)
 }
 
 // supersededPending are the superseded subjects the existing durable still
-// filters on while it has messages pending (delivered or not); none when
-// it is drained or does not exist.
+// filters on while a message on them is pending (delivered or not); none
+// when it is drained or does not exist. The stream is asked for the last
+// message on each subject and compared with the durable's ack floor: the
+// consumer's own pending count is updated after the publish is
+// acknowledged, so a message published just before could be missed.
 func supersededPending(ctx context.Context, js jetstream.JetStream, s ConsumerSpec) ([]string, error) {
 	cons, err := js.Consumer(ctx, s.Stream, s.Name)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -175,12 +178,25 @@ func supersededPending(ctx context.Context, js jetstream.JetStream, s ConsumerSp
 		return nil, err
 	}
 	info := cons.CachedInfo()
-	if info.NumPending == 0 && info.NumAckPending == 0 {
-		return nil, nil
-	}
 	var kept []string
+	var stream jetstream.Stream
 	for _, sub := range Subjects(info.Config) {
-		if slices.Contains(s.Superseded, sub) {
+		if !slices.Contains(s.Superseded, sub) {
+			continue
+		}
+		if stream == nil {
+			if stream, err = js.Stream(ctx, s.Stream); err != nil {
+				return nil, err
+			}
+		}
+		last, err := stream.GetLastMsgForSubject(ctx, sub)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if last.Sequence > info.AckFloor.Stream {
 			kept = append(kept, sub)
 		}
 	}
