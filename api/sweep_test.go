@@ -3,8 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -228,17 +228,11 @@ func sweepBodies(body *openapi3.RequestBody) [][]byte {
 		out = append(out, b)
 	}
 	add(m)
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(m))
 	bad := []any{nil, 1e300, -1, "", strings.Repeat("x", 10000), true, []any{}, map[string]any{}, "\u0000", []any{nil, 1, "x"}}
 	for _, name := range names {
 		for _, v := range bad {
-			c := clone(m)
+			c := maps.Clone(m)
 			c[name] = v
 			add(c)
 		}
@@ -246,15 +240,15 @@ func sweepBodies(body *openapi3.RequestBody) [][]byte {
 		switch inner := m[name].(type) {
 		case []any:
 			for _, v := range bad {
-				c := clone(m)
+				c := maps.Clone(m)
 				c[name] = []any{v}
 				add(c)
 			}
 		case map[string]any:
 			for k := range inner {
 				for _, v := range bad {
-					c := clone(m)
-					ic := clone(inner)
+					c := maps.Clone(m)
+					ic := maps.Clone(inner)
 					ic[k] = v
 					c[name] = ic
 					add(c)
@@ -263,14 +257,6 @@ func sweepBodies(body *openapi3.RequestBody) [][]byte {
 		}
 	}
 	return out
-}
-
-func clone(m map[string]any) map[string]any {
-	c := make(map[string]any, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // skeletonOf is a value of the schema's declared types.
@@ -317,5 +303,5 @@ func skeletonOf(s *openapi3.Schema, depth int) any {
 		}
 		return "x"
 	}
-	return fmt.Sprint("x")
+	return "x"
 }
