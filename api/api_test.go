@@ -114,6 +114,7 @@ func (h *harness) do(method, path, token string, body any, headers ...string) re
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkConformance(h.t, req, res.StatusCode, res.Header, b)
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 

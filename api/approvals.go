@@ -473,6 +473,9 @@ func instanceView(st *flow.Instance) InstanceView {
 	if v.OpenTasks == nil {
 		v.OpenTasks = []flow.Task{}
 	}
+	if v.Tasks == nil {
+		v.Tasks = []flow.Task{}
+	}
 	if v.CCs == nil {
 		v.CCs = []flow.CC{}
 	}
