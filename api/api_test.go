@@ -88,15 +88,18 @@ func (r response) json(t *testing.T) map[string]any {
 func (h *harness) do(method, path, token string, body any, headers ...string) response {
 	h.t.Helper()
 	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	default:
-		j, _ := json.Marshal(b)
-		rd = bytes.NewReader(j)
+		sent, _ = json.Marshal(b)
+	}
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, _ := http.NewRequest(method, h.srv.URL+path, rd)
 	if token != "" {
@@ -114,7 +117,7 @@ func (h *harness) do(method, path, token string, body any, headers ...string) re
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	checkConformance(h.t, req, res.StatusCode, res.Header, b)
+	checkConformance(h.t, req, sent, res.StatusCode, res.Header, b)
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 

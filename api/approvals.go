@@ -390,6 +390,21 @@ func (s *Server) runBatch(w http.ResponseWriter, r *http.Request, items []batchI
 		problem(w, r, http.StatusUnprocessableEntity, "the batch is invalid", FieldError{Field: "items", Reason: fmt.Sprintf("1 to %d items", MaxBatchTasks)})
 		return
 	}
+	// What is wrong with the whole request is refused as a whole; the
+	// results are for what each task's state decides.
+	var errs []FieldError
+	if build(batchItem{}).Actor == "" {
+		errs = append(errs, FieldError{Field: "actor", Reason: "required: the person id acting"})
+	}
+	for i, it := range items {
+		if it.InstanceID == "" {
+			errs = append(errs, FieldError{Field: fmt.Sprintf("items[%d].instance_id", i), Reason: "required"})
+		}
+	}
+	if len(errs) > 0 {
+		problem(w, r, http.StatusUnprocessableEntity, "the batch is invalid", errs...)
+		return
+	}
 	org := principalFrom(r).OrgID
 	results := make([]batchResult, len(items))
 	// Every item is checked first; the accepted ones are then published

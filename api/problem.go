@@ -156,6 +156,11 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		}
 		return false
 	}
+	// null would decode into a zero request: every field left out.
+	if string(bytes.TrimSpace(body)) == "null" {
+		problem(w, r, http.StatusUnprocessableEntity, "the body must be a JSON object, not null")
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(v)

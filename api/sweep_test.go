@@ -85,7 +85,7 @@ func TestEveryRouteAnswersBadInputWithAProblem(t *testing.T) {
 			return // a live stream that opened: nothing more to read
 		}
 		b, _ := io.ReadAll(res.Body)
-		checkConformance(t, req, res.StatusCode, res.Header, b)
+		checkConformance(t, req, body, res.StatusCode, res.Header, b)
 		if res.StatusCode >= 500 {
 			t.Errorf("%s %s %.200s %q -> %d %s", method, path, body, headers, res.StatusCode, b)
 			return

@@ -234,6 +234,10 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if k := flow.Kind(r.URL.Query().Get("kind")); k != "" && k != flow.KindLeave && k != flow.KindShiftSwap {
+		problem(w, r, http.StatusUnprocessableEntity, "invalid query parameter", FieldError{Field: "kind", Reason: fmt.Sprintf("one of %q, %q", flow.KindLeave, flow.KindShiftSwap)})
+		return
+	}
 	rows, err := dbsqlc.New(s.deps.DB).ListTemplates(r.Context(), dbsqlc.ListTemplatesParams{
 		OrgID: principalFrom(r).OrgID, AfterID: after, Kind: optional(r.URL.Query().Get("kind")), MaxRows: int32(limit + 1),
 	})

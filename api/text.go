@@ -36,6 +36,13 @@ func requireText(next http.Handler) http.Handler {
 				return
 			}
 			for k, vs := range qs {
+				// Every parameter takes one value; which of several would
+				// count is a guess the API does not make.
+				if len(vs) > 1 {
+					problem(w, r, http.StatusUnprocessableEntity, "invalid query parameter",
+						FieldError{Field: strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", ""), "?"), Reason: "given more than once; give it once"})
+					return
+				}
 				ok := storableText(k)
 				for _, v := range vs {
 					ok = ok && storableText(v)

@@ -88,3 +88,48 @@ func holdsNUL(v any) bool {
 	}
 	return false
 }
+
+// Requests whose meaning would be a guess are refused with the field named,
+// not read one way silently: a null body (every field left out), a query
+// parameter given twice, an unknown template kind, a batch without its
+// actor or with an item naming no instance.
+func TestAmbiguousRequestsAreRefused(t *testing.T) {
+	h := newHarness(t)
+	key, _ := h.createKey("acme", ScopeApproval, ScopeAdmin)
+	cases := []struct {
+		name, method, path string
+		body               any
+		status             int
+		field              string
+	}{
+		{"null settings", "PUT", "/api/v1/settings", "null", 422, ""},
+		{"null approval", "POST", "/api/v1/approvals", " null\n", 422, ""},
+		{"repeated filter", "GET", "/api/v1/approvals?initiator=ann&initiator=ben", nil, 422, "initiator"},
+		{"repeated limit", "GET", "/api/v1/people?limit=5&limit=50", nil, 422, "limit"},
+		{"unknown kind", "GET", "/api/v1/approval-templates?kind=holiday", nil, 422, "kind"},
+		{"batch without actor", "POST", "/api/v1/tasks:batch-approve", `{"items":[{"instance_id":"0193e0a0-0000-7000-8000-000000000000"}]}`, 422, "actor"},
+		{"batch item without instance", "POST", "/api/v1/tasks:batch-approve", `{"actor":"ann","items":[{"instance_id":"0193e0a0-0000-7000-8000-000000000000"},{"task_id":"t1"}]}`, 422, "items[1].instance_id"},
+		{"null batch item", "POST", "/api/v1/tasks:batch-transfer", `{"actor":"ann","to":"ben","items":[null]}`, 422, "items[0].instance_id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := assertProblem(t, h.do(c.method, c.path, key, c.body), c.status)
+			if c.field == "" {
+				return
+			}
+			errs, _ := p["errors"].([]any)
+			for _, e := range errs {
+				if e.(map[string]any)["field"] == c.field {
+					return
+				}
+			}
+			t.Fatalf("no error names %q: %v", c.field, p)
+		})
+	}
+	// The unambiguous forms still work.
+	for _, path := range []string{"/api/v1/approvals?initiator=ann", "/api/v1/approval-templates?kind=leave", "/api/v1/approval-templates?kind=", "/api/v1/people?limit=5"} {
+		if r := h.do("GET", path, key, nil); r.status != 200 {
+			t.Errorf("GET %s = %d: %s", path, r.status, r.body)
+		}
+	}
+}
