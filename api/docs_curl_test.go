@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"os"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,10 @@ func TestDocumentedCurlCommandsMatchTheAPI(t *testing.T) {
 	if err := json.Unmarshal(doc, &spec); err != nil {
 		t.Fatal(err)
 	}
+	known, err := documentedQuery()
+	if err != nil {
+		t.Fatal(err)
+	}
 	files := []string{"../README.md", "../docs/operations.md", "../docs/operations.zh.md"}
 	runbooks, _ := filepath.Glob("../ops/runbooks/*.md")
 	files = append(files, runbooks...)
@@ -36,13 +41,13 @@ func TestDocumentedCurlCommandsMatchTheAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range curlCommands(string(b)) {
-			path, ok := localAPIPath(c.url)
+			path, query, ok := localAPIPath(c.url)
 			if !ok {
 				continue
 			}
 			checked++
 			where := f + ":" + strconv.Itoa(c.line)
-			ops := matchPath(spec.Paths, path)
+			specPath, ops := matchPath(spec.Paths, path)
 			if ops == nil {
 				t.Errorf("%s: %s is not a route in /openapi.json", where, path)
 				continue
@@ -60,6 +65,11 @@ func TestDocumentedCurlCommandsMatchTheAPI(t *testing.T) {
 			} else {
 				t.Errorf("%s: %s %s is not an operation in /openapi.json", where, c.method, path)
 				continue
+			}
+			for name := range query {
+				if !known[c.method+" "+templateKey(specPath)][name] {
+					t.Errorf("%s: %s %s has no query parameter %q", where, c.method, path, name)
+				}
 			}
 			if !c.hasBody {
 				continue
@@ -204,22 +214,24 @@ func shellWords(s string) []string {
 // localAPIPath returns the path of a URL aimed at shiftflow's API port (the
 // docs write localhost:8080, http://localhost:8080 or $SF); others, such as
 // NATS monitoring or pprof, are not the API's.
-func localAPIPath(u string) (string, bool) {
+func localAPIPath(u string) (string, url.Values, bool) {
 	u = strings.TrimPrefix(strings.TrimPrefix(u, "http://"), "https://")
 	host, path, ok := strings.Cut(u, "/")
 	if !ok || (host != "localhost:8080" && host != "127.0.0.1:8080" && host != "$SF") {
-		return "", false
+		return "", nil, false
 	}
-	path, _, _ = strings.Cut("/"+path, "?")
-	return path, true
+	path, rawQuery, _ := strings.Cut("/"+path, "?")
+	query, _ := url.ParseQuery(rawQuery)
+	return path, query, true
 }
 
 // matchPath finds the OpenAPI path item for a documented path: a template
 // segment ({id}) matches anything, a placeholder ($ID, {key_id}) only a
 // template segment. The item with the most literal segments wins, as in
 // the router (/schedules/validate before /schedules/{id}).
-func matchPath[T any](paths map[string]T, path string) T {
+func matchPath[T any](paths map[string]T, path string) (string, T) {
 	var best T
+	var bestPath string
 	bestLiterals := -1
 	got := strings.Split(path, "/")
 	for p, item := range paths {
@@ -243,8 +255,8 @@ func matchPath[T any](paths map[string]T, path string) T {
 			}
 		}
 		if literals > bestLiterals {
-			best, bestLiterals = item, literals
+			best, bestPath, bestLiterals = item, p, literals
 		}
 	}
-	return best
+	return bestPath, best
 }

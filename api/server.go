@@ -98,7 +98,7 @@ func newServer(d Deps, withAPI bool) *Server {
 	r.Get("/openapi.json", s.openAPI)
 
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(s.requireAuth, s.rateLimit)
+		r.Use(s.requireAuth, s.rateLimit, s.knownQuery)
 		r.Route("/admin", func(r chi.Router) {
 			r.Use(requireScope(ScopeAdmin))
 			r.With(s.idempotent).Post("/keys", s.createKey)

@@ -91,8 +91,8 @@ func holdsNUL(v any) bool {
 
 // Requests whose meaning would be a guess are refused with the field named,
 // not read one way silently: a null body (every field left out), a query
-// parameter given twice, an unknown template kind, a batch without its
-// actor or with an item naming no instance.
+// parameter given twice or unknown to the operation, an unknown template
+// kind, a batch without its actor or with an item naming no instance.
 func TestAmbiguousRequestsAreRefused(t *testing.T) {
 	h := newHarness(t)
 	key, _ := h.createKey("acme", ScopeApproval, ScopeAdmin)
@@ -107,6 +107,9 @@ func TestAmbiguousRequestsAreRefused(t *testing.T) {
 		{"repeated filter", "GET", "/api/v1/approvals?initiator=ann&initiator=ben", nil, 422, "initiator"},
 		{"repeated limit", "GET", "/api/v1/people?limit=5&limit=50", nil, 422, "limit"},
 		{"unknown kind", "GET", "/api/v1/approval-templates?kind=holiday", nil, 422, "kind"},
+		{"misspelt filter", "GET", "/api/v1/approvals?stauts=running", nil, 422, "stauts"},
+		{"parameter of another operation", "GET", "/api/v1/approval-templates/leave?limit=5", nil, 422, "limit"},
+		{"query on a create", "POST", "/api/v1/approvals?template=leave", `{}`, 422, "template"},
 		{"batch without actor", "POST", "/api/v1/tasks:batch-approve", `{"items":[{"instance_id":"0193e0a0-0000-7000-8000-000000000000"}]}`, 422, "actor"},
 		{"batch item without instance", "POST", "/api/v1/tasks:batch-approve", `{"actor":"ann","items":[{"instance_id":"0193e0a0-0000-7000-8000-000000000000"},{"task_id":"t1"}]}`, 422, "items[1].instance_id"},
 		{"null batch item", "POST", "/api/v1/tasks:batch-transfer", `{"actor":"ann","to":"ben","items":[null]}`, 422, "items[0].instance_id"},
@@ -127,7 +130,7 @@ func TestAmbiguousRequestsAreRefused(t *testing.T) {
 		})
 	}
 	// The unambiguous forms still work.
-	for _, path := range []string{"/api/v1/approvals?initiator=ann", "/api/v1/approval-templates?kind=leave", "/api/v1/approval-templates?kind=", "/api/v1/people?limit=5"} {
+	for _, path := range []string{"/api/v1/approvals?initiator=ann", "/api/v1/approval-templates?kind=leave", "/api/v1/approval-templates?kind=", "/api/v1/people?limit=5", "/api/v1/people?department=eng&limit=5"} {
 		if r := h.do("GET", path, key, nil); r.status != 200 {
 			t.Errorf("GET %s = %d: %s", path, r.status, r.body)
 		}
