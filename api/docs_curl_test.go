@@ -2,8 +2,8 @@ package api
 
 import (
 	"encoding/json"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
