@@ -441,6 +441,9 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		item := doc.Paths.Find(route)
 		if item == nil || item.GetOperation(method) == nil {
 			t.Errorf("route %s %s is not described in openapi.yaml", method, route)
+		} else if item.GetOperation(method).OperationID == "" {
+			// Client generators name their methods after it.
+			t.Errorf("route %s %s has no operationId", method, route)
 		}
 		return nil
 	})
