@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,11 +15,15 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/shiftflow/shiftflow/flow"
+	"github.com/shiftflow/shiftflow/workers/approval"
+	"github.com/shiftflow/shiftflow/workers/schedule"
+	webhooks "github.com/shiftflow/shiftflow/workers/webhook"
 )
 
-// specRouter finds the OpenAPI operation of a request, for holding every
-// response the tests get to what /openapi.json promises integrators.
-var specRouter = sync.OnceValues(func() (routers.Router, error) {
+// specDoc is the served OpenAPI document, loaded and validated.
+var specDoc = sync.OnceValues(func() (*openapi3.T, error) {
 	b, err := OpenAPIDocument()
 	if err != nil {
 		return nil, err
@@ -32,8 +38,64 @@ var specRouter = sync.OnceValues(func() (routers.Router, error) {
 	// The document's server is "/", which the router would compare with
 	// each test server's host.
 	doc.Servers = nil
+	return doc, nil
+})
+
+// specRouter finds the OpenAPI operation of a request, for holding every
+// response the tests get to what /openapi.json promises integrators.
+var specRouter = sync.OnceValues(func() (routers.Router, error) {
+	doc, err := specDoc()
+	if err != nil {
+		return nil, err
+	}
 	return legacy.NewRouter(doc)
 })
+
+// eventDataSchema names the schema the data of an event type follows (see
+// EventType in the document).
+func eventDataSchema(typ string) string {
+	switch {
+	case typ == "approval.command.rejected":
+		return "ApprovalCommandRejectedData"
+	case strings.HasPrefix(typ, "approval.template."):
+		return "ApprovalTemplateEventData"
+	case strings.HasPrefix(typ, "approval."):
+		return "ApprovalEventData"
+	case typ == "schedule.roster.published":
+		return "ScheduleRosterPublishedData"
+	case strings.HasPrefix(typ, "schedule.run."):
+		return "ScheduleRunEventData"
+	case typ == "webhook.endpoint.disabled":
+		return "WebhookEndpointDisabledData"
+	}
+	return ""
+}
+
+// eventConformanceError holds an event as subscribers get it (webhooks, the
+// stream, NATS) to the document: the envelope, a listed type, and the data
+// schema of that type.
+func eventConformanceError(raw []byte) error {
+	doc, err := specDoc()
+	if err != nil {
+		return err
+	}
+	var env map[string]any
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return err
+	}
+	if err := doc.Components.Schemas["LoggedEvent"].Value.VisitJSON(env); err != nil {
+		return fmt.Errorf("envelope: %w", err)
+	}
+	typ, _ := env["type"].(string)
+	name := eventDataSchema(typ)
+	if name == "" {
+		return fmt.Errorf("type %q has no data schema", typ)
+	}
+	if err := doc.Components.Schemas[name].Value.VisitJSON(env["data"]); err != nil {
+		return fmt.Errorf("data of %s (%s): %w", typ, name, err)
+	}
+	return nil
+}
 
 // checkConformance fails the test when a response's status is documented
 // for its operation but its body or headers do not match the schema given
@@ -125,5 +187,42 @@ func TestConformanceCheckRejectsAMismatch(t *testing.T) {
 	}
 	if err := conformanceError(req, 404, problem, []byte(`{"title":"Not Found"}`)); err == nil {
 		t.Fatal("a problem without type and status passed the check")
+	}
+}
+
+// Every listed event type has a data schema, and the list names every type
+// the code emits (the e2e tests also hold each event they see to it).
+func TestEveryEventTypeHasADataSchema(t *testing.T) {
+	doc, err := specDoc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, v := range doc.Components.Schemas["EventType"].Value.Enum {
+		listed[v.(string)] = true
+		if eventDataSchema(v.(string)) == "" {
+			t.Errorf("%s has no data schema", v)
+		}
+	}
+	emitted := append([]string{
+		flow.EventInstanceSubmitted, flow.EventInstanceApproved, flow.EventInstanceRejected, flow.EventInstanceWithdrawn,
+		flow.EventInstanceCancelled, flow.EventInstanceReturned, flow.EventInstanceResubmitted,
+		flow.EventTaskCreated, flow.EventTaskApproved, flow.EventTaskRejected, flow.EventTaskTransferred, flow.EventTaskDelegated,
+		flow.EventTaskTimedOut, flow.EventTaskReminded, flow.EventTaskUrged, flow.EventTaskCancelled, flow.EventTaskWithdrawn,
+		flow.EventCCSent, flow.EventCommentAdded, flow.EventLeaveApproved, flow.EventShiftSwapApproved,
+		approval.EventCommandRejected, approval.EventTemplateCreated, approval.EventTemplateUpdated, approval.EventTemplateDeleted,
+		webhooks.EventEndpointDisabled,
+	}, schedule.EventTypes...)
+	for _, typ := range emitted {
+		if !listed[typ] {
+			t.Errorf("%s is emitted but not listed in EventType", typ)
+		}
+	}
+	if len(listed) != len(emitted) {
+		t.Errorf("EventType lists %d types, the code emits %d", len(listed), len(emitted))
+	}
+	bad := []byte(`{"specversion":"1.0","id":"0193e0a0-0000-7000-8000-000000000000","source":"x","type":"schedule.roster.published","subject":"s","time":"2026-01-01T00:00:00Z","datacontenttype":"application/json","orgid":"acme","data":{"schedule_id":"0193e0a0-0000-7000-8000-000000000000"}}`)
+	if eventConformanceError(bad) == nil {
+		t.Error("a published roster without its dates passed the check")
 	}
 }

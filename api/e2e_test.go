@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -78,13 +79,26 @@ func newE2EWith(t *testing.T, o e2eOptions) *e2e {
 	if err := h.api.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Collect every published event as a subscriber would.
+	// Collect every published event as a subscriber would, and hold each
+	// to the event schemas of /openapi.json (reported when the test ends).
+	var eventErrs []string
+	t.Cleanup(func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, msg := range eventErrs {
+			t.Error(msg)
+		}
+	})
 	sub, err := h.deps.NC.Subscribe("evt.>", func(m *nats.Msg) {
 		var env events.Envelope
+		err := eventConformanceError(m.Data)
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if err != nil && len(eventErrs) < 20 {
+			eventErrs = append(eventErrs, fmt.Sprintf("event on %s does not match /openapi.json: %v\n%.600s", m.Subject, err, m.Data))
+		}
 		if json.Unmarshal(m.Data, &env) == nil {
-			e.mu.Lock()
 			e.published = append(e.published, env)
-			e.mu.Unlock()
 		}
 	})
 	if err != nil {
