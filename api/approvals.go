@@ -469,8 +469,8 @@ type InstanceView struct {
 	Chosen          map[string][]string `json:"chosen,omitempty"`
 	Round           int                 `json:"round"`
 	CurrentNodes    []string            `json:"current_nodes"`
-	OpenTasks       []flow.Task         `json:"open_tasks"`
-	Tasks           []flow.Task         `json:"tasks"`
+	OpenTasks       []TaskView          `json:"open_tasks"`
+	Tasks           []TaskView          `json:"tasks"`
 	CCs             []flow.CC           `json:"ccs"`
 	Version         int                 `json:"version"`
 	CreatedAt       time.Time           `json:"created_at"`
@@ -478,18 +478,45 @@ type InstanceView struct {
 	FinishedAt      *time.Time          `json:"finished_at"`
 }
 
+// TaskView is a task as read: the engine's bookkeeping for taking a
+// decision back (decided_seq, touched, undo) stays inside.
+type TaskView struct {
+	ID              string           `json:"id"`
+	Node            string           `json:"node"`
+	Run             int              `json:"run"`
+	Order           int              `json:"order"`
+	Assignee        string           `json:"assignee"`
+	State           flow.TaskState   `json:"state"`
+	Origin          flow.Origin      `json:"origin"`
+	AddedBy         string           `json:"added_by,omitempty"`
+	DelegatedFrom   string           `json:"delegated_from,omitempty"`
+	TransferredFrom string           `json:"transferred_from,omitempty"`
+	Resume          string           `json:"resume,omitempty"`
+	Then            []flow.Signer    `json:"then,omitempty"`
+	Delegation      *flow.Delegation `json:"delegation,omitempty"`
+	Comment         string           `json:"comment,omitempty"`
+	Attachments     []string         `json:"attachments,omitempty"`
+	CreatedAt       time.Time        `json:"created_at"`
+	DecidedAt       time.Time        `json:"decided_at,omitzero"`
+	DecidedBy       string           `json:"decided_by,omitempty"`
+}
+
+func taskViews(ts []flow.Task) []TaskView {
+	out := make([]TaskView, len(ts))
+	for i, t := range ts {
+		out[i] = TaskView{ID: t.ID, Node: t.Node, Run: t.Run, Order: t.Order, Assignee: t.Assignee, State: t.State, Origin: t.Origin,
+			AddedBy: t.AddedBy, DelegatedFrom: t.DelegatedFrom, TransferredFrom: t.TransferredFrom, Resume: t.Resume, Then: t.Then,
+			Delegation: t.Delegation, Comment: t.Comment, Attachments: t.Attachments, CreatedAt: t.CreatedAt, DecidedAt: t.DecidedAt, DecidedBy: t.DecidedBy}
+	}
+	return out
+}
+
 func instanceView(st *flow.Instance) InstanceView {
 	v := InstanceView{ID: st.ID, TemplateID: st.TemplateID, TemplateVersion: st.TemplateVersion, Initiator: st.Initiator,
-		Status: st.Status, Form: st.Form, Chosen: st.Chosen, Round: st.Round, CurrentNodes: st.Active, OpenTasks: st.OpenTasks(),
-		Tasks: st.Tasks, CCs: st.CCs, Version: st.Version, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt}
+		Status: st.Status, Form: st.Form, Chosen: st.Chosen, Round: st.Round, CurrentNodes: st.Active, OpenTasks: taskViews(st.OpenTasks()),
+		Tasks: taskViews(st.Tasks), CCs: st.CCs, Version: st.Version, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt}
 	if v.CurrentNodes == nil {
 		v.CurrentNodes = []string{}
-	}
-	if v.OpenTasks == nil {
-		v.OpenTasks = []flow.Task{}
-	}
-	if v.Tasks == nil {
-		v.Tasks = []flow.Task{}
 	}
 	if v.CCs == nil {
 		v.CCs = []flow.CC{}

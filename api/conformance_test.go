@@ -38,8 +38,104 @@ var specDoc = sync.OnceValues(func() (*openapi3.T, error) {
 	// The document's server is "/", which the router would compare with
 	// each test server's host.
 	doc.Servers = nil
+	// An object schema that lists its properties lists all of them: a field
+	// the server sends that the document does not name fails the check.
+	closeObjects(doc)
 	return doc, nil
 })
+
+// closeObjects sets additionalProperties false on every object schema that
+// lists properties and says nothing about others, except the parts of an
+// allOf, which list only their own (a part used elsewhere stays open too).
+func closeObjects(doc *openapi3.T) {
+	parts := map[*openapi3.Schema]bool{}
+	var collect func(s *openapi3.Schema)
+	collected := map[*openapi3.Schema]bool{}
+	collect = func(s *openapi3.Schema) {
+		if s == nil || collected[s] {
+			return
+		}
+		collected[s] = true
+		for _, r := range s.AllOf {
+			parts[r.Value] = true
+		}
+		for _, p := range s.Properties {
+			collect(p.Value)
+		}
+		if s.Items != nil {
+			collect(s.Items.Value)
+		}
+		for _, group := range [][]*openapi3.SchemaRef{s.OneOf, s.AnyOf, s.AllOf} {
+			for _, r := range group {
+				collect(r.Value)
+			}
+		}
+	}
+	eachSchema(doc, collect)
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(s *openapi3.Schema, inAllOf bool)
+	walk = func(s *openapi3.Schema, inAllOf bool) {
+		if s == nil || seen[s] {
+			return
+		}
+		seen[s] = true
+		if len(s.Properties) > 0 && s.AdditionalProperties.Has == nil && s.AdditionalProperties.Schema == nil && !inAllOf && !parts[s] {
+			no := false
+			s.AdditionalProperties.Has = &no
+		}
+		for _, p := range s.Properties {
+			walk(p.Value, false)
+		}
+		if s.Items != nil {
+			walk(s.Items.Value, false)
+		}
+		if s.AdditionalProperties.Schema != nil {
+			walk(s.AdditionalProperties.Schema.Value, false)
+		}
+		for _, group := range [][]*openapi3.SchemaRef{s.OneOf, s.AnyOf} {
+			for _, r := range group {
+				walk(r.Value, false)
+			}
+		}
+		for _, r := range s.AllOf {
+			walk(r.Value, true)
+		}
+	}
+	eachSchema(doc, func(s *openapi3.Schema) { walk(s, false) })
+}
+
+// eachSchema calls f on every top-level schema of the document: components,
+// responses and request bodies.
+func eachSchema(doc *openapi3.T, f func(*openapi3.Schema)) {
+	for _, r := range doc.Components.Schemas {
+		f(r.Value)
+	}
+	for _, r := range doc.Components.Responses {
+		for _, mt := range r.Value.Content {
+			if mt.Schema != nil {
+				f(mt.Schema.Value)
+			}
+		}
+	}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			for _, r := range op.Responses.Map() {
+				for _, mt := range r.Value.Content {
+					if mt.Schema != nil {
+						f(mt.Schema.Value)
+					}
+				}
+			}
+			if op.RequestBody != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					if mt.Schema != nil {
+						f(mt.Schema.Value)
+					}
+				}
+			}
+		}
+	}
+}
 
 // specRouter finds the OpenAPI operation of a request, for holding every
 // response the tests get to what /openapi.json promises integrators.
@@ -103,6 +199,9 @@ func eventConformanceError(raw []byte) error {
 // Undocumented routes and statuses are for other tests.
 func checkConformance(t *testing.T, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
 	t.Helper()
+	if _, err := specDoc(); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
 	if status < 300 {
 		if err := requestConformanceError(req, reqBody); err != nil {
 			t.Errorf("%s %s was accepted (%d) though /openapi.json forbids it: %v\nrequest: %.600s", req.Method, req.URL.RequestURI(), status, err, reqBody)

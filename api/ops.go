@@ -152,7 +152,7 @@ func (s *Server) bulkReplay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/ops/replay-jobs/"+job.ID.String())
-	writeJSON(w, http.StatusAccepted, job)
+	writeJSON(w, http.StatusAccepted, replayJobView(job))
 }
 
 func (s *Server) getReplayJob(w http.ResponseWriter, r *http.Request) {
@@ -167,8 +167,31 @@ func (s *Server) getReplayJob(w http.ResponseWriter, r *http.Request) {
 	if s.lookupFailed(w, r, err, "no such replay job") {
 		return
 	}
-	job.Items = nil // ids are internal; the counts tell the progress
-	writeJSON(w, http.StatusOK, job)
+	writeJSON(w, http.StatusOK, replayJobView(job))
+}
+
+// ReplayJobView is a bulk replay's progress; the ids it works through are
+// internal, the counts tell the progress.
+type ReplayJobView struct {
+	ID             uuid.UUID       `json:"id"`
+	OrgID          *string         `json:"org_id"`
+	RequestedBy    string          `json:"requested_by"`
+	Status         string          `json:"status"`
+	Filter         json.RawMessage `json:"filter"`
+	Total          int32           `json:"total"`
+	Replayed       int32           `json:"replayed"`
+	AlreadyApplied int32           `json:"already_applied"`
+	FailedAgain    int32           `json:"failed_again"`
+	Error          *string         `json:"error"`
+	CreatedAt      time.Time       `json:"created_at"`
+	StartedAt      *time.Time      `json:"started_at"`
+	FinishedAt     *time.Time      `json:"finished_at"`
+}
+
+func replayJobView(j dbsqlc.ReplayJob) ReplayJobView {
+	return ReplayJobView{ID: j.ID, OrgID: j.OrgID, RequestedBy: j.RequestedBy, Status: j.Status, Filter: j.Filter, Total: j.Total,
+		Replayed: j.Replayed, AlreadyApplied: j.AlreadyApplied, FailedAgain: j.FailedAgain, Error: j.Error,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt}
 }
 
 func (s *Server) discardFailedEvent(w http.ResponseWriter, r *http.Request) {

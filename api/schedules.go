@@ -490,7 +490,12 @@ func (s *Server) publishSchedule(w http.ResponseWriter, r *http.Request) {
 		if err := q.LockPublishing(r.Context(), sc.OrgID); err != nil {
 			return err
 		}
-		var err error
+		// Publishing the published roster again changes nothing and emits
+		// nothing: a retried request must not look like a new publication.
+		cur, err := q.GetSchedule(r.Context(), dbsqlc.GetScheduleParams{OrgID: sc.OrgID, ID: sc.ID})
+		if err != nil || cur.Published {
+			return err
+		}
 		if stale, err = s.staleReplan(r, q, sc); err != nil || stale != nil {
 			return err
 		}

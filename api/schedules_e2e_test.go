@@ -887,3 +887,24 @@ func TestNewRosterHonoursApprovedLeave(t *testing.T) {
 		t.Fatalf("the roster that breaks the leave is still the published one")
 	}
 }
+
+// Publishing the published roster again answers 200 and emits nothing: a
+// retried publish is not a second publication.
+func TestRepublishingIsANoOp(t *testing.T) {
+	e := newE2E(t)
+	id, _, _ := e.publishedRoster(t)
+	res := e.do("POST", "/api/v1/schedules/"+id+"/publish", e.key, nil)
+	if res.status != 200 || res.json(t)["published"] != true {
+		t.Fatalf("publish again: %d %s", res.status, res.body)
+	}
+	var page struct {
+		Items []map[string]any `json:"items"`
+	}
+	// The event log holds what was stored, published to NATS or not yet.
+	if err := json.Unmarshal(e.do("GET", "/api/v1/events?type=schedule.roster.published&subject=schedules/"+id, e.key, nil).body, &page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 {
+		t.Fatalf("%d schedule.roster.published events, want 1: %v", len(page.Items), page.Items)
+	}
+}
